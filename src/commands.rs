@@ -1,6 +1,7 @@
 //! The command line: one subcommand per file.
 
 mod path;
+mod policy;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ pub struct Cli {
 enum Command {
     /// Show how the proxy canonicalizes a request target (what it authorizes and forwards).
     Path(path::PathArgs),
+    /// Check, evaluate and test policy components.
+    Policy(policy::PolicyArgs),
 }
 
 impl Cli {
@@ -25,6 +28,7 @@ impl Cli {
     pub fn run(self) -> Result<ExitCode, String> {
         match self.command {
             Command::Path(args) => Ok(args.run()),
+            Command::Policy(args) => Ok(args.run()),
         }
     }
 }

@@ -35,17 +35,29 @@ fn check(input: &str, rules: &PathRules) {
         let query = query.unwrap_or_default();
         assert!(query.is_ascii(), "{input:?}: query not ASCII");
         assert!(!query.contains(['#', ' ']), "{input:?}: bad query byte");
-        assert!(!query.bytes().any(|b| b.is_ascii_control()), "{input:?}: control in query");
+        assert!(
+            !query.bytes().any(|b| b.is_ascii_control()),
+            "{input:?}: control in query"
+        );
     }
 }
 
 fn assert_guarantees(input: &str, out: &str, rules: &PathRules) {
-    assert!(out.starts_with('/'), "{input:?} -> {out:?}: not origin form");
+    assert!(
+        out.starts_with('/'),
+        "{input:?} -> {out:?}: not origin form"
+    );
     assert!(out.is_ascii(), "{input:?} -> {out:?}: not ASCII");
     assert!(!out.contains("//"), "{input:?} -> {out:?}: empty segment");
     assert!(!out.contains(';'), "{input:?} -> {out:?}: path parameter");
-    assert!(!out.contains(['#', '?', '\\', ' ']), "{input:?} -> {out:?}: forbidden char");
-    assert!(!out.bytes().any(|b| b.is_ascii_control()), "{input:?} -> {out:?}: control char");
+    assert!(
+        !out.contains(['#', '?', '\\', ' ']),
+        "{input:?} -> {out:?}: forbidden char"
+    );
+    assert!(
+        !out.bytes().any(|b| b.is_ascii_control()),
+        "{input:?} -> {out:?}: control char"
+    );
     let body = out.strip_prefix('/').unwrap_or(out);
     assert!(
         body.split('/').all(|s| s != "." && s != ".."),
@@ -65,7 +77,10 @@ fn assert_escapes(input: &str, out: &str, rules: &PathRules) {
     while let Some((_, tail)) = rest.split_once('%') {
         let hex = tail.get(..2).unwrap_or_default();
         assert!(
-            hex.len() == 2 && hex.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+            hex.len() == 2
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
             "{input:?} -> {out:?}: bad escape"
         );
         let byte = u8::from_str_radix(hex, 16).unwrap_or_default();

@@ -200,6 +200,10 @@ fn rejected() {
         ("/a//", NO_EMPTY, E::EmptySegment),
         ("/;x/a", STRIP_NO_EMPTY, E::EmptySegment),
         ("/a/;x/b", STRIP_NO_EMPTY, E::EmptySegment),
+        // Regression (found by `agrees_with_reference_model`): empty segments are checked before
+        // dot segments, so the error does not depend on where the `..` is.
+        ("/..//a", NO_EMPTY, E::EmptySegment),
+        ("/a//../..", NO_EMPTY, E::EmptySegment),
     ];
     for (raw, rules, expected) in cases {
         assert_eq!(

@@ -1,0 +1,7 @@
+//! umagate's domain rules, free of HTTP, wasmtime and the clock (`now` is always a parameter).
+//!
+//! - [`policy`]: the one decision function's input and output — what a policy sees about a
+//!   permission request and what it answers per scope. The Wasm engine, the UMA grant and
+//!   `umagate policy` all speak these types.
+
+pub mod policy;
