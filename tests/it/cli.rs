@@ -2,7 +2,8 @@
 
 use std::process::Command;
 
-fn umagate(args: &[&str]) -> (i32, String, String) {
+/// Runs the binary; returns (exit code, stdout, stderr).
+pub(crate) fn umagate(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_umagate"))
         .args(args)
         .output()

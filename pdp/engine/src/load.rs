@@ -179,7 +179,12 @@ fn compile(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Component, LoadErr
     }
     // `Component::new` also accepts the component text format, which fixtures use.
     Component::new(engine, bytes).map_err(|e| {
-        let message = format!("{e:#}");
+        // Text-format errors continue with a source excerpt on further lines: keep one line.
+        let message = format!("{e:#}")
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
         if message.contains("pooling allocator") {
             LoadError::ExceedsLimits(message)
         } else {

@@ -1,0 +1,210 @@
+use crate::export::{from_wit, into_wit};
+use crate::wit::umagate::policy::types as wit;
+use crate::*;
+
+fn wit_request(scopes: &[&str]) -> wit::Request {
+    let attr = |name: &str, value: &str| wit::Attribute {
+        name: name.into(),
+        value: value.into(),
+    };
+    wit::Request {
+        resource: wit::Resource {
+            id: "r1".into(),
+            type_: Some("https://example.com/album".into()),
+            name: None,
+            owner: "alice".into(),
+            scopes: vec!["view".into(), "edit".into()],
+            attributes: vec![attr("share-domain", r#""example.com""#), attr("bad", "{")],
+        },
+        scopes: scopes.iter().map(|s| (*s).into()).collect(),
+        party: wit::Party {
+            subject: Some("bob".into()),
+            issuer: Some("https://idp.example.com".into()),
+            claims: vec![
+                attr("email", r#""bob@example.com""#),
+                attr("email_verified", "true"),
+                attr("email", r#""second@example.com""#),
+            ],
+        },
+        context: wit::Context {
+            now: 1_767_225_600,
+            auth_time: None,
+            client_id: "app".into(),
+        },
+    }
+}
+
+#[test]
+fn converts_a_wit_request() {
+    let request = from_wit(wit_request(&["view"]));
+    let resource = request.resource();
+    assert_eq!(resource.id(), "r1");
+    assert_eq!(resource.resource_type(), Some("https://example.com/album"));
+    assert_eq!(resource.name(), None);
+    assert_eq!(resource.owner(), "alice");
+    assert_eq!(resource.scopes(), ["view", "edit"]);
+    assert_eq!(request.scopes(), ["view"]);
+    assert_eq!(request.party().subject(), Some("bob"));
+    assert_eq!(request.party().issuer(), Some("https://idp.example.com"));
+    assert_eq!(request.context().now(), 1_767_225_600);
+    assert_eq!(request.context().auth_time(), None);
+    assert_eq!(request.context().client_id(), "app");
+}
+
+#[test]
+fn first_of_duplicate_names_wins() {
+    let request = from_wit(wit_request(&[]));
+    assert_eq!(request.party().claim_str("email"), Some("bob@example.com"));
+    assert_eq!(request.party().claims().len(), 3);
+}
+
+#[test]
+fn invalid_json_is_present_but_unreadable() {
+    let request = from_wit(wit_request(&[]));
+    let attributes = request.resource().attributes();
+    assert!(attributes.contains("bad"));
+    assert_eq!(attributes.get("bad"), None);
+    assert_eq!(attributes.get_json("bad"), Some("{"));
+    let err = request.resource().attribute::<String>("bad").unwrap_err();
+    assert_eq!(err.name(), "bad");
+    assert!(err.to_string().starts_with("attribute `bad`: "), "{err}");
+}
+
+#[test]
+fn typed_attribute_reads() {
+    let resource = Resource::new("r", "alice")
+        .with_attribute("n", 42)
+        .with_attribute("s", "x")
+        .with_attribute_json("list", r#"["a", "b"]"#);
+    assert_eq!(resource.attribute::<i64>("n").unwrap(), Some(42));
+    assert_eq!(resource.attribute::<f64>("n").unwrap(), Some(42.0));
+    assert_eq!(
+        resource.attribute::<Vec<String>>("list").unwrap().unwrap(),
+        ["a", "b"]
+    );
+    assert_eq!(resource.attribute::<i64>("absent").unwrap(), None);
+    let err = resource.attribute::<i64>("s").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "attribute `s`: invalid type: string \"x\", expected i64 at line 1 column 3"
+    );
+    assert_eq!(resource.attributes().get_i64("n"), Some(42));
+    assert_eq!(resource.attributes().get_f64("s"), None);
+}
+
+#[test]
+fn empty_scope_list_is_decided_as_the_empty_scope() {
+    let request = from_wit(wit_request(&[]));
+    let decision = Decision::for_each_scope(&request, |_| Outcome::Permit);
+    assert_eq!(decision.outcome(""), Some(&Outcome::Permit));
+    assert_eq!(decision.scopes().len(), 1);
+    assert_eq!(decision.explanation(), "(no scope): permit");
+}
+
+#[test]
+fn setting_a_scope_twice_keeps_the_last_outcome() {
+    let decision = Decision::new("x")
+        .permit("view")
+        .deny("view", "changed my mind");
+    assert_eq!(decision.scopes().len(), 1);
+    assert_eq!(
+        decision.outcome("view"),
+        Some(&Outcome::deny("changed my mind"))
+    );
+    assert_eq!(decision.outcome("edit"), None);
+}
+
+#[test]
+fn summary_names_every_outcome() {
+    let request = Request::new(Resource::new("r", "alice")).with_scopes(["a", "b", "c", "d"]);
+    let decision = Decision::for_each_scope(&request, |scope| match scope {
+        "a" => Outcome::Permit,
+        "b" => Outcome::deny("no"),
+        "c" => Outcome::need_info([RequiredClaim::new("email"), RequiredClaim::default()]),
+        _ => Outcome::ask_owner("why"),
+    });
+    assert_eq!(
+        decision.explanation(),
+        "a: permit; b: deny (no); c: need-info (email); d: ask-owner (why)"
+    );
+    let decision = decision.with_explanation("custom");
+    assert_eq!(decision.explanation(), "custom");
+}
+
+#[test]
+fn deny_all_and_permit_all() {
+    let request = Request::new(Resource::new("r", "alice")).with_scopes(["a", "b"]);
+    let denied = Decision::deny_all(&request, "closed");
+    assert_eq!(denied.explanation(), "closed");
+    assert!(
+        denied
+            .scopes()
+            .iter()
+            .all(|s| s.outcome == Outcome::deny("closed"))
+    );
+    let permitted = Decision::permit_all(&request, "open");
+    assert!(permitted.scopes().iter().all(|s| s.outcome.is_permit()));
+    assert_eq!(permitted.scopes().len(), 2);
+}
+
+#[test]
+fn converts_a_decision_to_wit() {
+    let claim = RequiredClaim::new("email")
+        .friendly_name("Email address")
+        .claim_type("string")
+        .format(ID_TOKEN_FORMAT)
+        .issuer("https://idp.example.com");
+    let decision = Decision::new("why")
+        .permit("a")
+        .deny("b", "no")
+        .need_info("c", [claim])
+        .ask_owner("d", "please");
+    let wit = into_wit(decision);
+    assert_eq!(wit.explanation, "why");
+    let scopes: Vec<&str> = wit.scopes.iter().map(|s| s.scope.as_str()).collect();
+    assert_eq!(scopes, ["a", "b", "c", "d"]);
+    assert!(matches!(wit.scopes[0].outcome, wit::Outcome::Permit));
+    assert!(matches!(&wit.scopes[1].outcome, wit::Outcome::Deny(r) if r == "no"));
+    assert!(matches!(&wit.scopes[3].outcome, wit::Outcome::AskOwner(w) if w == "please"));
+    let wit::Outcome::NeedInfo(claims) = &wit.scopes[2].outcome else {
+        panic!("expected need-info, got {:?}", wit.scopes[2].outcome);
+    };
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].name.as_deref(), Some("email"));
+    assert_eq!(claims[0].friendly_name.as_deref(), Some("Email address"));
+    assert_eq!(claims[0].claim_type.as_deref(), Some("string"));
+    assert_eq!(claims[0].claim_token_formats, [ID_TOKEN_FORMAT]);
+    assert_eq!(claims[0].issuers, ["https://idp.example.com"]);
+}
+
+#[test]
+fn decide_runs_the_policy_on_wit_types() {
+    struct ViewOnly;
+    impl Policy for ViewOnly {
+        fn decide(request: &Request) -> Decision {
+            log::info("deciding");
+            Decision::for_each_scope(request, |scope| match scope {
+                "view" => Outcome::Permit,
+                _ => Outcome::deny("view only"),
+            })
+        }
+    }
+    let wit = export::decide::<ViewOnly>(wit_request(&["view", "edit"]));
+    assert_eq!(wit.explanation, "view: permit; edit: deny (view only)");
+}
+
+#[test]
+fn attributes_compare_by_json_text() {
+    let built = Attributes::new().with("a", 1).with("b", "x");
+    let received = Attributes::new()
+        .with_json("a", "1")
+        .with_json("b", r#""x""#);
+    assert_eq!(built, received);
+    assert_eq!(received.get_i64("a"), Some(1)); // parsing on read does not change equality
+    assert_eq!(built, received);
+    assert_ne!(
+        built,
+        Attributes::new().with_json("a", "1.0").with("b", "x")
+    );
+    assert_eq!(format!("{received:?}"), r#"{"a": "1", "b": "\"x\""}"#);
+}
