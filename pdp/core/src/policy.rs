@@ -117,8 +117,12 @@ impl PolicyInput {
                     "more than {MAX_SCOPES} scopes"
                 )));
             }
-            let mut seen = std::collections::BTreeSet::new();
-            if let Some(s) = list.iter().find(|s| !seen.insert(s.as_str())) {
+            // At most MAX_SCOPES entries: a quadratic scan beats allocating a set.
+            if let Some(s) = list
+                .iter()
+                .enumerate()
+                .find_map(|(i, s)| list[..i].contains(s).then_some(s))
+            {
                 return Err(InputError::DuplicateScope(s.clone()));
             }
         }
@@ -137,7 +141,7 @@ impl PolicyInput {
             }
             if let Some(name) = map
                 .iter()
-                .find(|(_, v)| v.to_string().len() > MAX_VALUE_BYTES)
+                .find(|(_, v)| json_len(v) > MAX_VALUE_BYTES)
                 .map(|(n, _)| n)
             {
                 return Err(InputError::TooLarge(format!(
@@ -146,6 +150,26 @@ impl PolicyInput {
             }
         }
         Ok(())
+    }
+}
+
+/// The length of `value` written as JSON, without building the text.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; if it somehow did, count the value as too large.
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
     }
 }
 

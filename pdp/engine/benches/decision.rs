@@ -132,6 +132,13 @@ fn decisions(c: &mut Criterion) {
     group.bench_function("wasm_rust_sdk_fresh", |b| {
         b.iter(|| engine.evaluate(&rust, std::hint::black_box(&input)))
     });
+    // The host's own cost: a hand-written policy that only echoes the scopes back.
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile/permit-all.wat");
+    let floor = engine.load(&std::fs::read(fixture).unwrap()).unwrap();
+    let mut floor_warm = engine.warm(&floor);
+    group.bench_function("wasm_wat_permit_all_warm", |b| {
+        b.iter(|| floor_warm.evaluate(std::hint::black_box(&input)))
+    });
     group.finish();
 }
 

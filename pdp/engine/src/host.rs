@@ -35,7 +35,8 @@ pub(crate) struct State {
     log_bytes_left: usize,
     logs: Vec<LogLine>,
     logs_dropped: usize,
-    wasi: WasiCtx,
+    /// Built on first use: most policies import no WASI and never pay for it.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
 }
 
@@ -48,7 +49,7 @@ impl State {
             log_bytes_left: limits.max_log_bytes,
             logs: Vec::new(),
             logs_dropped: 0,
-            wasi: sealed_wasi(),
+            wasi: None,
             table: ResourceTable::new(),
         }
     }
@@ -101,7 +102,7 @@ impl HostMonotonicClock for FrozenClock {
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get_or_insert_with(sealed_wasi),
             table: &mut self.table,
         }
     }
