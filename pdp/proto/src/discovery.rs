@@ -22,6 +22,12 @@ pub fn uma_configuration_url(issuer: &str) -> String {
     format!("{}{UMA_CONFIGURATION_PATH}", issuer.trim_end_matches('/'))
 }
 
+/// Checks an issuer identifier (RFC 8414 §2): `https` (or `http` on a loopback address, for
+/// development), no query, fragment, userinfo or trailing slash.
+pub fn check_issuer(issuer: &str) -> Result<(), String> {
+    crate::uri::issuer(issuer).map(drop)
+}
+
 macro_rules! metadata {
     ($(#[$meta:meta])* pub struct $name:ident {
         required { $($(#[$rdoc:meta])* $req:ident: $rty:ty,)* }

@@ -20,6 +20,7 @@
 //! | [`discovery`] | RFC 8414 / UMA / OIDC metadata |
 //! | [`registration`] | RFC 7591 client metadata with `claims_redirect_uris` |
 //! | [`jwk`], [`claims`] | JWKS; ID token, RPT and userinfo claims |
+//! | [`jws`] | ES256 compact JWS: signing and strict verification |
 //! | [`challenge`] | `WWW-Authenticate: UMA`/`Bearer` and the `Warning: 199` fallback |
 //! | [`paths`] | endpoint paths shared by the router and the discovery document |
 //! | [`path`] | the request path canonicalizer |
@@ -33,6 +34,7 @@ pub mod form;
 pub mod introspection;
 pub mod json;
 pub mod jwk;
+pub mod jws;
 pub mod path;
 pub mod paths;
 pub mod permission;

@@ -1,0 +1,315 @@
+//! The AS configuration: one TOML file, parsed once into typed settings, validated at start with
+//! errors that name the key. Every section and key is optional; `umagate serve` with no file
+//! runs a working AS on `127.0.0.1:8080` with SQLite in `./data`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use umagate_proto::registration::ClientMetadata;
+
+/// The whole file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// `[database]`.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// `[tokens]`: lifetimes.
+    #[serde(default)]
+    pub tokens: TokenConfig,
+    /// `[keys]`.
+    #[serde(default)]
+    pub keys: KeyConfig,
+    /// `[registration]`: dynamic client registration.
+    #[serde(default)]
+    pub registration: RegistrationConfig,
+    /// `[admin]`.
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// `[[clients]]` declared here; applied at every start (the file wins).
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+    /// `[[users]]` declared here; applied at every start (the file wins).
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. Default `127.0.0.1:8080`. Env: `UMAGATE_LISTEN`.
+    pub listen: SocketAddr,
+    /// Issuer identifier; default `http://<listen>`. Env: `UMAGATE_ISSUER`.
+    pub issuer: Option<String>,
+    /// Where the SQLite database lives by default. Default `data`.
+    pub data_dir: PathBuf,
+    /// Largest request body, in bytes. Default 64 KiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: None,
+            data_dir: PathBuf::from("data"),
+            max_body_bytes: 64 << 10,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path` or `postgres://…`; default `sqlite://<data_dir>/umagate.db`.
+    /// Env: `UMAGATE_DATABASE_URL`.
+    pub url: Option<String>,
+    /// Pool size. Default 16.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+/// `[tokens]`: lifetimes in seconds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Access tokens and PATs. Default 3600.
+    pub access_secs: i64,
+    /// Authorization codes. Default 60 (RFC 9700 C7).
+    pub code_secs: i64,
+    /// Refresh tokens, from their issue (each rotation starts a new period). Default 14 days.
+    pub refresh_secs: i64,
+    /// ID tokens. Default 300.
+    pub id_token_secs: i64,
+    /// Browser login sessions. Default 8 hours.
+    pub session_secs: i64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            access_secs: 3600,
+            code_secs: 60,
+            refresh_secs: 14 * 86_400,
+            id_token_secs: 300,
+            session_secs: 8 * 3600,
+        }
+    }
+}
+
+/// `[keys]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyConfig {
+    /// How long a retired key stays published after rotation. Default 1 day; at least the
+    /// longest lifetime of anything signed.
+    pub rotation_overlap_secs: i64,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        Self {
+            rotation_overlap_secs: 86_400,
+        }
+    }
+}
+
+/// `[registration]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationConfig {
+    /// `closed` (default: no dynamic registration), `open`, or `token` (an initial access
+    /// token is required).
+    pub mode: RegistrationMode,
+    /// SHA-256 hex digests of the accepted initial access tokens (`token` mode).
+    pub initial_access_token_sha256: Vec<String>,
+}
+
+/// Who may register clients dynamically.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationMode {
+    /// Nobody.
+    #[default]
+    Closed,
+    /// Anyone.
+    Open,
+    /// Holders of an initial access token.
+    Token,
+}
+
+/// `[admin]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// SHA-256 hex digest of the admin API bearer token; no admin API without it.
+    pub token_sha256: Option<String>,
+}
+
+/// A `[[clients]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The client id.
+    pub client_id: String,
+    /// The secret in clear (development only; prefer `secret_hash`).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// An argon2id PHC string of the secret.
+    #[serde(default)]
+    pub secret_hash: Option<String>,
+    /// A trusted resource server (PAT by client credentials).
+    #[serde(default)]
+    pub resource_server: bool,
+    /// RFC 7591 metadata.
+    #[serde(flatten)]
+    pub metadata: ClientMetadata,
+}
+
+/// A `[[users]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Login name.
+    pub username: String,
+    /// Password in clear (development only; prefer `password_hash`).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// An argon2id PHC string.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Whether the address is verified.
+    #[serde(default)]
+    pub email_verified: bool,
+}
+
+impl Config {
+    /// Parses a TOML document.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> String {
+        self.server
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+    }
+
+    /// The database URL.
+    pub fn database_url(&self) -> String {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/umagate.db", self.server.data_dir.display()))
+    }
+
+    /// Checks what serde cannot; each error names its key.
+    pub fn validate(&self) -> Result<(), String> {
+        umagate_proto::discovery::check_issuer(&self.issuer())
+            .map_err(|e| format!("server.issuer: {e}"))?;
+        let t = &self.tokens;
+        for (key, value) in [
+            ("tokens.access_secs", t.access_secs),
+            ("tokens.code_secs", t.code_secs),
+            ("tokens.refresh_secs", t.refresh_secs),
+            ("tokens.id_token_secs", t.id_token_secs),
+            ("tokens.session_secs", t.session_secs),
+        ] {
+            if value <= 0 {
+                return Err(format!("{key}: must be positive"));
+            }
+        }
+        if t.code_secs > 600 {
+            return Err("tokens.code_secs: at most 600 (RFC 6749 §4.1.2)".into());
+        }
+        if self.keys.rotation_overlap_secs < t.access_secs.max(t.id_token_secs) {
+            return Err("keys.rotation_overlap_secs: must cover tokens.access_secs and tokens.id_token_secs".into());
+        }
+        let is_digest = |d: &String| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit());
+        if self
+            .admin
+            .token_sha256
+            .as_ref()
+            .is_some_and(|d| !is_digest(d))
+        {
+            return Err(
+                "admin.token_sha256: must be 64 hexadecimal characters (a SHA-256 digest)".into(),
+            );
+        }
+        if let Some(i) = self
+            .registration
+            .initial_access_token_sha256
+            .iter()
+            .position(|d| !is_digest(d))
+        {
+            return Err(format!(
+                "registration.initial_access_token_sha256[{i}]: must be 64 hexadecimal characters"
+            ));
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            let key = format!("clients[{i}] ({})", c.client_id);
+            if c.client_id.is_empty()
+                || c.client_id.len() > 128
+                || !c.client_id.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(format!(
+                    "{key}.client_id: 1 to 128 visible ASCII characters"
+                ));
+            }
+            c.metadata.validate().map_err(|e| format!("{key}: {e}"))?;
+            let secrets = usize::from(c.secret.is_some()) + usize::from(c.secret_hash.is_some());
+            match (c.metadata.is_public(), secrets) {
+                (true, 0) | (false, 1) => {}
+                (true, _) => {
+                    return Err(format!(
+                        "{key}: a public client (token_endpoint_auth_method = \"none\") has no secret"
+                    ));
+                }
+                (false, _) => {
+                    return Err(format!("{key}: set exactly one of secret and secret_hash"));
+                }
+            }
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            let key = format!("users[{i}] ({})", u.username);
+            if u.username.is_empty()
+                || u.username.len() > 64
+                || u.username.chars().any(char::is_control)
+            {
+                return Err(format!(
+                    "{key}.username: 1 to 64 characters, no control characters"
+                ));
+            }
+            if usize::from(u.password.is_some()) + usize::from(u.password_hash.is_some()) != 1 {
+                return Err(format!(
+                    "{key}: set exactly one of password and password_hash"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
