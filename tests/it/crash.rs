@@ -176,6 +176,11 @@ impl Server {
     /// Starts the server on a free loopback port (another port if that one was taken in the
     /// meantime) and waits until it answers its metadata document.
     fn start(dir: &Path, run: usize) -> Self {
+        Self::start_logging(dir, run, "warn")
+    }
+
+    /// Like `start`, with `RUST_LOG` set to `rust_log`.
+    fn start_logging(dir: &Path, run: usize, rust_log: &str) -> Self {
         for attempt in 0..5 {
             // Bind :0 to learn a free port, then hand it to the server.
             let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -194,7 +199,7 @@ impl Server {
                 .arg(addr.to_string())
                 .env_remove("UMAGATE_DATABASE_URL")
                 .env_remove("UMAGATE_ISSUER")
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", rust_log)
                 .stdin(Stdio::null())
                 .stdout(out.try_clone().unwrap())
                 .stderr(out)
@@ -354,7 +359,7 @@ fn introspect_all(addr: SocketAddr, tokens: &[String], expected: bool) -> Vec<St
 }
 
 #[test]
-fn sigkill_loses_no_acknowledged_token_or_revocation() {
+fn f3_sigkill_loses_no_acknowledged_token_or_revocation() {
     let dir = std::env::temp_dir().join(format!(
         "umagate-crash-{}-{:016x}",
         std::process::id(),
@@ -467,4 +472,67 @@ fn the_http_helpers_parse_what_servers_send() {
         ["YQ==", "YWI=", "YWJj"]
     );
     assert_eq!(form_encode("a+b/c=d e"), "a%2Bb%2Fc%3Dd%20e");
+}
+
+/// P4: with every log level on, no token, secret or password reaches the server's log.
+#[test]
+fn p4_logs_carry_no_secret() {
+    let dir = std::env::temp_dir().join(format!(
+        "umagate-p4-{}-{:016x}",
+        std::process::id(),
+        random_u64()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch(dir);
+    let data_dir = scratch.0.join("data");
+    std::fs::write(
+        scratch.0.join("umagate.toml"),
+        format!(
+            "[server]\ndata_dir = {data_dir:?}\n\n[[clients]]\nclient_id = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\n\
+             resource_server = true\ngrant_types = [\"client_credentials\"]\n",
+            data_dir = data_dir.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let server = Server::start_logging(&scratch.0, 0, "trace");
+    let issued = request(
+        server.addr,
+        "POST",
+        paths::TOKEN,
+        Some("grant_type=client_credentials"),
+    )
+    .unwrap();
+    assert_eq!(issued.status, 200);
+    let body = issued.body.clone();
+    let token = body
+        .split('"')
+        .skip_while(|p| *p != "access_token")
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let form = format!("token={token}");
+    assert_eq!(
+        request(server.addr, "POST", paths::INTROSPECT, Some(&form))
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        request(server.addr, "POST", paths::REVOKE, Some(&form))
+            .unwrap()
+            .status,
+        200
+    );
+    let log_path = server.log.clone();
+    drop(server);
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(
+        log.len() > 100,
+        "trace logging produced almost nothing:\n{log}"
+    );
+    assert!(!log.contains(&token), "the access token is in the log");
+    assert!(
+        !log.contains(CLIENT_SECRET),
+        "the client secret is in the log"
+    );
 }

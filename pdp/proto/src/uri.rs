@@ -96,7 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redirect_uri_rules() {
+    fn r2_r8_redirect_uri_rules() {
         for good in [
             "https://client.example.com/cb",
             "https://client.example.com/cb?x=1",

@@ -56,11 +56,11 @@ on_both!(
     keys_publish_and_retire,
     tokens_round_trip,
     code_is_consumed_once,
-    two_concurrent_redemptions_one_wins,
-    sixteen_concurrent_redemptions_one_wins,
+    c8_two_concurrent_redemptions_one_wins,
+    c8_sixteen_concurrent_redemptions_one_wins,
     refresh_rotates_once,
-    two_concurrent_rotations_one_wins,
-    sixteen_concurrent_rotations_one_wins,
+    f7_two_concurrent_rotations_one_wins,
+    f7_sixteen_concurrent_rotations_one_wins,
     revoke_token_only_for_its_client,
     revoke_family_revokes_every_member,
     tokens_inserted_after_a_family_revocation_are_inactive,
@@ -628,11 +628,11 @@ async fn concurrent_redemptions(db: Db, n: usize, rounds: usize) {
     }
 }
 
-async fn two_concurrent_redemptions_one_wins(db: Db) {
+async fn c8_two_concurrent_redemptions_one_wins(db: Db) {
     concurrent_redemptions(db, 2, 50).await;
 }
 
-async fn sixteen_concurrent_redemptions_one_wins(db: Db) {
+async fn c8_sixteen_concurrent_redemptions_one_wins(db: Db) {
     concurrent_redemptions(db, 16, 20).await;
 }
 
@@ -764,11 +764,11 @@ async fn concurrent_rotations(db: Db, n: usize, rounds: usize) {
     }
 }
 
-async fn two_concurrent_rotations_one_wins(db: Db) {
+async fn f7_two_concurrent_rotations_one_wins(db: Db) {
     concurrent_rotations(db, 2, 50).await;
 }
 
-async fn sixteen_concurrent_rotations_one_wins(db: Db) {
+async fn f7_sixteen_concurrent_rotations_one_wins(db: Db) {
     concurrent_rotations(db, 16, 20).await;
 }
 

@@ -157,7 +157,7 @@ async fn t3_one_authentication_method_and_only_the_registered_one() {
 }
 
 #[tokio::test]
-async fn t4_secrets_and_tokens_are_stored_only_as_digests() {
+async fn t4_p3_secrets_and_tokens_are_stored_only_as_digests() {
     let server = TestAs::start().await;
     let token = pat(&server).await;
     let tokens = code_flow(&server).await;

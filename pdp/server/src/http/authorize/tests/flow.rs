@@ -73,7 +73,7 @@ async fn full_code_flow_issues_tokens_and_id_token() {
 }
 
 #[tokio::test]
-async fn codes_are_bound_to_the_redirect_uri_and_verifier_sent() {
+async fn c6_codes_are_bound_to_the_redirect_uri_and_verifier_sent() {
     let server = TestAs::start().await;
     let mut browser = server.browser();
     let wrong_verifier = "x".repeat(43);
