@@ -158,6 +158,20 @@ impl Drop for Scratch {
     }
 }
 
+/// Writes `umagate.toml` in `dir`: SQLite under `dir/data`, one confidential resource server.
+fn write_config(dir: &Path) {
+    let data_dir = dir.join("data");
+    std::fs::write(
+        dir.join("umagate.toml"),
+        format!(
+            "[server]\ndata_dir = {data_dir:?}\n\n[[clients]]\nclient_id = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\n\
+             resource_server = true\ngrant_types = [\"client_credentials\"]\n",
+            data_dir = data_dir.display().to_string(),
+        ),
+    )
+    .unwrap();
+}
+
 /// A running `umagate serve`; killed (SIGKILL) when dropped.
 struct Server {
     child: Child,
@@ -367,16 +381,7 @@ fn f3_sigkill_loses_no_acknowledged_token_or_revocation() {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let scratch = Scratch(dir);
-    let data_dir = scratch.0.join("data");
-    std::fs::write(
-        scratch.0.join("umagate.toml"),
-        format!(
-            "[server]\ndata_dir = {data_dir:?}\n\n[[clients]]\nclient_id = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\n\
-             resource_server = true\ngrant_types = [\"client_credentials\"]\n",
-            data_dir = data_dir.display().to_string(),
-        ),
-    )
-    .unwrap();
+    write_config(&scratch.0);
 
     let ledger = Mutex::new(Ledger::default());
     for cycle in 0..CYCLES {
@@ -484,16 +489,7 @@ fn p4_logs_carry_no_secret() {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let scratch = Scratch(dir);
-    let data_dir = scratch.0.join("data");
-    std::fs::write(
-        scratch.0.join("umagate.toml"),
-        format!(
-            "[server]\ndata_dir = {data_dir:?}\n\n[[clients]]\nclient_id = \"{CLIENT_ID}\"\nsecret = \"{CLIENT_SECRET}\"\n\
-             resource_server = true\ngrant_types = [\"client_credentials\"]\n",
-            data_dir = data_dir.display().to_string(),
-        ),
-    )
-    .unwrap();
+    write_config(&scratch.0);
     let server = Server::start_logging(&scratch.0, 0, "trace");
     let issued = request(
         server.addr,

@@ -19,6 +19,51 @@ use super::error::ApiError;
 use crate::secrets;
 use crate::store::ClientRecord;
 
+/// A form POST from an authenticated client: what the token, introspection and revocation
+/// endpoints all start with. Extracting it reads the clock (the request's `now`), checks the
+/// body is a form with nothing in the query (T1), parses it strictly, and authenticates the
+/// client.
+pub struct ClientForm {
+    /// The time of this request.
+    pub now: i64,
+    /// The parsed body.
+    pub form: Form,
+    /// The authenticated client.
+    pub client: ClientRecord,
+}
+
+impl axum::extract::FromRequest<State> for ClientForm {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &State,
+    ) -> Result<Self, ApiError> {
+        let now = super::now();
+        let (mut parts, body) = request.into_parts();
+        let super::PeerIp(peer) =
+            match <super::PeerIp as axum::extract::FromRequestParts<State>>::from_request_parts(
+                &mut parts, state,
+            )
+            .await
+            {
+                Ok(peer) => peer,
+                Err(never) => match never {},
+            };
+        let body = axum::body::to_bytes(body, state.config.server.max_body_bytes)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "request body too large or unreadable",
+                )
+            })?;
+        let form = super::token::form_body(&parts.uri, &parts.headers, &body)?;
+        let client = authenticate(state, &parts.headers, &form, peer, now).await?;
+        Ok(Self { now, form, client })
+    }
+}
+
 /// A stored secret no presented secret matches (64 zero digits are no SHA-256 of anything known).
 const UNKNOWN_CLIENT_SECRET: &str =
     "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -33,7 +78,7 @@ enum Presented {
 /// Authenticates the client of a request whose form body is `form`, from `peer` at `now`.
 /// Secret failures are throttled per client and peer (T5): past the limit the secret is not
 /// even checked until the window ends.
-pub async fn authenticate(
+async fn authenticate(
     state: &State,
     headers: &HeaderMap,
     form: &Form,

@@ -6,32 +6,29 @@
 //! belonged to the caller (RFC 7009 §2.2; D-REVOKE-FOREIGN), and only ever revokes the caller's
 //! own tokens; revoking a refresh token revokes its whole grant.
 
-use axum::body::Bytes;
 use axum::extract::State as Extract;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, Uri};
+use http::StatusCode;
 use umagate_proto::ErrorCode;
 use umagate_proto::introspection::{ActiveToken, IntrospectionResponse};
 use umagate_proto::scope::Scopes;
 use umagate_proto::token::TokenLookupRequest;
 
+use super::State;
+use super::client_auth::ClientForm;
 use super::error::{ApiError, json, no_store};
-use super::token::form_body;
-use super::{PeerIp, State, client_auth, now};
 use crate::secrets;
 use crate::store::TokenKind;
 
 /// `POST /introspect`.
 pub async fn introspect(
     Extract(state): Extract<State>,
-    PeerIp(peer): PeerIp,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    ClientForm {
+        now,
+        form,
+        client: caller,
+    }: ClientForm,
 ) -> Result<Response, ApiError> {
-    let now = now();
-    let form = form_body(&uri, &headers, &body)?;
-    let caller = client_auth::authenticate(&state, &headers, &form, peer, now).await?;
     if !caller.resource_server {
         return Err(ApiError::new(
             ErrorCode::UnauthorizedClient,
@@ -64,14 +61,12 @@ pub async fn introspect(
 /// `POST /revoke`.
 pub async fn revoke(
     Extract(state): Extract<State>,
-    PeerIp(peer): PeerIp,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    ClientForm {
+        now,
+        form,
+        client: caller,
+    }: ClientForm,
 ) -> Result<Response, ApiError> {
-    let now = now();
-    let form = form_body(&uri, &headers, &body)?;
-    let caller = client_auth::authenticate(&state, &headers, &form, peer, now).await?;
     let request = TokenLookupRequest::from_form(&form)?;
     let hash = secrets::digest(request.token.expose());
     if let Some(token) = state.store.token(&hash).await?

@@ -2,7 +2,6 @@
 //! (which is how a trusted resource server gets its PAT), and `refresh_token` with rotation and
 //! reuse detection. The UMA grant joins in the UMA issue.
 
-use axum::body::Bytes;
 use axum::extract::State as Extract;
 use axum::response::Response;
 use base64::Engine as _;
@@ -15,23 +14,18 @@ use umagate_proto::scope::Scopes;
 use umagate_proto::token::{CodeVerifier, TokenRequest, TokenRequestForm, TokenResponse};
 use umagate_proto::{ErrorCode, Secret, UMA_PROTECTION_SCOPE};
 
+use super::State;
+use super::client_auth::ClientForm;
 use super::error::{ApiError, json};
-use super::{PeerIp, State, client_auth, now};
 use crate::secrets;
 use crate::store::{ClientRecord, CodeRedemption, Refresh, TokenKind, TokenRecord};
 
 /// `POST /token`.
 pub async fn token(
     Extract(state): Extract<State>,
-    PeerIp(peer): PeerIp,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    ClientForm { now, form, client }: ClientForm,
 ) -> Result<Response, ApiError> {
-    let now = now();
-    let form = form_body(&uri, &headers, &body)?;
     let request = TokenRequestForm::from_form(&form)?;
-    let client = client_auth::authenticate(&state, &headers, &form, peer, now).await?;
     let response = match request.grant {
         TokenRequest::ClientCredentials { scope } => {
             client_credentials(&state, &client, scope, now).await?
