@@ -20,8 +20,6 @@ pub(super) mod auth;
 mod clients;
 mod keys;
 #[cfg(test)]
-pub(super) mod testkit;
-#[cfg(test)]
 mod tests;
 mod users;
 

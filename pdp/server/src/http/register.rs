@@ -93,8 +93,8 @@ pub async fn register(
 
 #[cfg(test)]
 mod tests {
-    use super::super::admin::testkit::{TestAs, TestResponse};
     use crate::config::RegistrationMode;
+    use crate::http::testkit::{ConfiguredAs as TestAs, Reply as TestResponse};
     use crate::secrets::digest;
 
     const IAT: &str = "initial-access-token";

@@ -225,6 +225,19 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// The `error` member of a JSON error body.
+    pub fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -307,7 +320,7 @@ pub async fn send(
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let mut request =
         format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if method == "POST" {
+    if matches!(method, "POST" | "PUT") || !body.is_empty() {
         request.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     for (name, value) in headers {
@@ -496,4 +509,98 @@ pub fn app_request(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static 
 /// Borrows a parameter list.
 pub fn borrowed<'a>(params: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
     params.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
+// === an AS started from a configuration ===
+
+/// An AS started the way `umagate serve` starts it (`Server::start`) from the default
+/// configuration changed by a closure, on 127.0.0.1; stopped and its database removed on drop.
+pub struct ConfiguredAs {
+    pub addr: SocketAddr,
+    pub state: State,
+    server: JoinHandle<()>,
+    _dir: TempDir,
+}
+
+impl ConfiguredAs {
+    /// Starts an AS with the default configuration changed by `configure`.
+    pub async fn start(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = TempDir(
+            std::env::temp_dir().join(format!("umagate-test-{}", secrets::new_handle().unwrap())),
+        );
+        let mut config = Config::default();
+        config.database.url = Some(format!("sqlite://{}/as.db", dir.0.display()));
+        config.database.max_connections = 4;
+        configure(&mut config);
+        let server = crate::Server::start(config, now()).await.unwrap();
+        let state = server.state().clone();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            addr,
+            state,
+            server,
+            _dir: dir,
+        }
+    }
+
+    /// Sends one request; `headers` are `(name, value)` pairs, `body` is sent as is.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
+        let headers: Vec<(&str, String)> =
+            headers.iter().map(|(n, v)| (*n, v.to_string())).collect();
+        send(self.addr, method, path, &headers, body.as_bytes()).await
+    }
+
+    /// `GET path` with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+        .await
+    }
+
+    /// `POST path` with a bearer token and a JSON body.
+    pub async fn post_json(&self, path: &str, token: &str, body: &str) -> Reply {
+        let auth = format!("Bearer {token}");
+        self.request(
+            "POST",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// `DELETE path` with a bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(
+            "DELETE",
+            path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+        .await
+    }
+}
+
+impl Drop for ConfiguredAs {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }

@@ -1,6 +1,6 @@
 //! The admin API over a real router and store.
 
-use super::testkit::TestAs;
+use crate::http::testkit::ConfiguredAs as TestAs;
 use crate::secrets::digest;
 
 const ADMIN: &str = "admin-token-for-tests";
