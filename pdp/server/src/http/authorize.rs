@@ -62,12 +62,13 @@ pub async fn authorize(
 #[tracing::instrument(name = "pdp.authorize.submit", skip_all)]
 pub async fn submit(
     Extract(state): Extract<State>,
+    super::PeerIp(peer): super::PeerIp,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let now = now();
-    dispatch(&state, &uri, &headers, &body, now)
+    dispatch(&state, &uri, &headers, &body, peer, now)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -306,6 +307,7 @@ async fn dispatch(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
+    peer: Option<std::net::IpAddr>,
     now: i64,
 ) -> Result<Response, Failure> {
     let form = post_form(uri, headers, body)?;
@@ -343,7 +345,7 @@ async fn dispatch(
         client,
     };
     match form.get("action") {
-        Some("login") => login::login(state, headers, &form, &pending, now).await,
+        Some("login") => login::login(state, headers, &form, &pending, peer, now).await,
         Some("approve") => consent::decide(state, headers, &pending, true, now).await,
         Some("deny") => consent::decide(state, headers, &pending, false, now).await,
         _ => Err(Failure::bad_request(

@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use umagate_proto::form::Form;
 
 use super::cookie::{self, Cookies, is_handle};
-use super::throttle::LOGINS;
+use super::throttle::{LOGIN_SOURCES, LOGINS};
 use super::{Failure, Pending, Session, State, handle, html, pages, show_consent};
 use crate::secrets;
 use crate::store::SessionRecord;
@@ -25,13 +25,21 @@ pub(super) async fn login(
     headers: &HeaderMap,
     form: &Form,
     pending: &Pending<'_>,
+    peer: Option<std::net::IpAddr>,
     now: i64,
 ) -> Result<Response, Failure> {
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default().to_string();
     let view = pending.view(&state.issuer);
     let key = format!("{}\n{username}", state.issuer);
-    if let Err(wait) = LOGINS.attempt(&key, now) {
+    // Per source too, against one password tried on many usernames (spraying).
+    let source = peer.map(|ip| format!("{}\n{ip}", state.issuer));
+    let throttled = LOGINS.attempt(&key, now).and_then(|()| {
+        source
+            .as_ref()
+            .map_or(Ok(()), |s| LOGIN_SOURCES.attempt(s, now))
+    });
+    if let Err(wait) = throttled {
         tracing::warn!(target: "audit", %username, "login refused: too many failures");
         let minutes = (wait + 59) / 60;
         let notice = format!("Too many failed sign-in attempts. Try again in {minutes} minute(s).");
@@ -72,6 +80,9 @@ pub(super) async fn login(
         }
     };
     LOGINS.succeeded(&key);
+    if let Some(source) = &source {
+        LOGIN_SOURCES.succeeded(source);
+    }
 
     let cookies = Cookies::for_issuer(&state.issuer);
     for old in cookie::values(headers, &cookies.session_name())

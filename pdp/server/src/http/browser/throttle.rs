@@ -3,6 +3,7 @@
 //!
 //! Logins: at most [`MAX_FAILURES`] failed logins per username within [`WINDOW_SECS`]; after that
 //! the login form answers 429 without checking the password until the window has passed.
+//! Logins are also limited to [`SOURCE_MAX_FAILURES`] per peer address (password spraying).
 //! Client secrets: at most [`CLIENT_MAX_FAILURES`] failures per client and peer address within
 //! [`CLIENT_WINDOW_SECS`]; an attacker elsewhere cannot lock a client out. Counters
 //! expire with their window, so nobody is locked out for longer than that, and a success clears
@@ -10,8 +11,8 @@
 //! parallel guesses cannot overrun the limit either.
 //!
 //! Limits: the counters live in this process's memory (several replicas each allow the limit, a
-//! restart forgets them), and they are kept per username only — the router is served without
-//! the peer address, so there is no per-client-IP limit yet. The table holds at most
+//! restart forgets them); the per-address limits need the peer address, which `Server::serve`
+//! provides. The table holds at most
 //! [`CAPACITY`] usernames; when it is full, expired entries are dropped first and then the
 //! oldest, so spraying usernames costs memory nothing beyond that bound.
 
@@ -52,6 +53,13 @@ impl Default for Throttle {
 /// The process-wide login throttle; keys name the issuer and the username, so servers sharing a
 /// process (tests) do not share counters.
 pub(crate) static LOGINS: LazyLock<Throttle> = LazyLock::new(Throttle::default);
+
+/// Failed logins allowed per source address per window (several users may share one address).
+pub(crate) const SOURCE_MAX_FAILURES: u32 = 30;
+
+/// The process-wide per-source login throttle; keys name the issuer and the peer address.
+pub(crate) static LOGIN_SOURCES: LazyLock<Throttle> =
+    LazyLock::new(|| Throttle::new(SOURCE_MAX_FAILURES, WINDOW_SECS));
 
 /// The process-wide client-secret throttle; keys name the issuer, the client and the peer.
 pub(crate) static CLIENT_SECRETS: LazyLock<Throttle> =
