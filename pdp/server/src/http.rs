@@ -7,6 +7,7 @@ mod client_auth;
 mod discovery;
 pub mod error;
 mod introspect;
+mod protection;
 mod register;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -92,6 +93,29 @@ pub fn router(state: State) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route(paths::REGISTER, post(register::register))
+        .route(
+            paths::RESOURCE_REGISTRATION,
+            get(protection::list)
+                .post(protection::create)
+                .fallback(protection::collection_not_allowed),
+        )
+        .route(
+            protection::RREG_SLASH,
+            get(protection::list)
+                .post(protection::create)
+                .fallback(protection::collection_not_allowed),
+        )
+        .route(
+            protection::RREG_ITEM,
+            get(protection::read)
+                .put(protection::update)
+                .delete(protection::remove)
+                .fallback(protection::item_not_allowed),
+        )
+        .route(
+            paths::PERMISSION,
+            post(protection::permission).fallback(protection::permission_not_allowed),
+        )
         .nest("/admin", admin::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

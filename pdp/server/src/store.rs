@@ -8,6 +8,7 @@
 
 mod admin;
 mod browser;
+mod protection;
 mod records;
 
 use std::path::Path;
@@ -17,13 +18,17 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use protection::{ResourceRecord, TicketRecord};
 pub use records::{
     AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, SessionRecord, TokenKind,
     TokenRecord, UserRecord,
 };
 
 /// The schema migrations, in order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_protection.sql")),
+];
 
 /// A storage failure. Callers answer `server_error`; the message is for the operator's log.
 #[derive(Debug, thiserror::Error)]

@@ -25,8 +25,8 @@ use tokio::sync::Barrier;
 use umagate_proto::registration::ClientMetadata;
 use umagate_proto::scope::Scopes;
 use umagate_server::store::{
-    AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, SessionRecord, Store, TokenKind,
-    TokenRecord, UserRecord,
+    AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, ResourceRecord, SessionRecord,
+    Store, TicketRecord, TokenKind, TokenRecord, UserRecord,
 };
 
 /// Instantiates each named `async fn(Db)` once per engine, on a 4-worker multi-thread runtime.
@@ -66,6 +66,10 @@ on_both!(
     tokens_inserted_after_a_family_revocation_are_inactive,
     sessions_expire,
     purge_removes_only_the_expired,
+    resources_are_scoped_to_their_pair_and_bounded,
+    ticket_is_consumed_once_before_expiry,
+    two_concurrent_ticket_consumptions_one_wins,
+    sixteen_concurrent_ticket_consumptions_one_wins,
 );
 
 /// A fixed "now": the store never reads the clock.
@@ -145,6 +149,9 @@ async fn token(store: &Store, hash: &str) -> TokenRecord {
 
 // === migrations ===
 
+/// The number of migrations (each applied once, numbered from 1).
+const LATEST_SCHEMA: i64 = 2;
+
 async fn migrations_are_idempotent(db: Db) {
     let store = db.open().await;
     assert!(
@@ -162,10 +169,13 @@ async fn migrations_are_idempotent(db: Db) {
             Some(user_record("u-alice", "alice"))
         );
     }
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_version").await, 1);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM schema_version").await,
+        LATEST_SCHEMA
+    );
     assert_eq!(
         db.scalar("SELECT MAX(version) FROM schema_version").await,
-        1
+        LATEST_SCHEMA
     );
 }
 
@@ -199,7 +209,10 @@ async fn migrations_survive_concurrent_opens(db: Db) {
             panic!("a concurrent open failed: {e}");
         }
     }
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_version").await, 1);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM schema_version").await,
+        LATEST_SCHEMA
+    );
 }
 
 // === users ===
@@ -981,4 +994,200 @@ async fn tokens_inserted_after_a_family_revocation_are_inactive(db: Db) {
     );
     // The marker outlives the family's tokens only until they are purged.
     assert!(store.purge_expired(i64::MAX).await.unwrap() >= 3);
+}
+
+// === the protection API: resources and permission tickets ===
+
+fn resource_record(id: &str, client: &str, owner: &str) -> ResourceRecord {
+    ResourceRecord {
+        id: id.into(),
+        client_id: client.into(),
+        owner: owner.into(),
+        description: r#"{"resource_scopes":["view"]}"#.into(),
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn ticket_record(hash: &str) -> TicketRecord {
+    TicketRecord {
+        ticket_hash: hash.into(),
+        client_id: "rs".into(),
+        owner: "u-alice".into(),
+        permissions: r#"[{"resource_id":"r1","resource_scopes":["view"]}]"#.into(),
+        created_at: NOW,
+        expires_at: NOW + 300,
+        consumed_at: None,
+    }
+}
+
+async fn resources_are_scoped_to_their_pair_and_bounded(db: Db) {
+    let store = db.open().await;
+    assert!(
+        store
+            .insert_resource(&resource_record("r1", "rs", "u-alice"), 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_resource(&resource_record("r2", "rs", "u-alice"), 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_resource(&resource_record("r3", "rs", "u-alice"), 2)
+            .await
+            .unwrap(),
+        "the pair is at its limit"
+    );
+    assert!(
+        store
+            .insert_resource(&resource_record("r4", "rs", "u-carol"), 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_resource(&resource_record("r5", "rs2", "u-alice"), 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.resource_ids("rs", "u-alice").await.unwrap(),
+        ["r1", "r2"]
+    );
+    assert_eq!(
+        store.resource("rs", "u-alice", "r1").await.unwrap(),
+        Some(resource_record("r1", "rs", "u-alice"))
+    );
+    for (client, owner) in [("rs", "u-carol"), ("rs2", "u-alice")] {
+        assert_eq!(store.resource(client, owner, "r1").await.unwrap(), None);
+        assert!(
+            !store
+                .update_resource(client, owner, "r1", "{}", NOW + 1)
+                .await
+                .unwrap()
+        );
+        assert!(!store.delete_resource(client, owner, "r1").await.unwrap());
+    }
+    assert!(
+        store
+            .update_resource("rs", "u-alice", "r1", "{}", NOW + 1)
+            .await
+            .unwrap()
+    );
+    let updated = store
+        .resource("rs", "u-alice", "r1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (updated.description.as_str(), updated.updated_at),
+        ("{}", NOW + 1)
+    );
+    assert!(store.delete_resource("rs", "u-alice", "r1").await.unwrap());
+    assert!(!store.delete_resource("rs", "u-alice", "r1").await.unwrap());
+    assert_eq!(store.resource_ids("rs", "u-alice").await.unwrap(), ["r2"]);
+}
+
+async fn ticket_is_consumed_once_before_expiry(db: Db) {
+    let store = db.open().await;
+    store
+        .insert_ticket(&ticket_record("t-1"), NOW)
+        .await
+        .unwrap();
+    store
+        .insert_ticket(&ticket_record("t-2"), NOW)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .insert_ticket(&ticket_record("t-1"), NOW)
+            .await
+            .is_err(),
+        "a ticket hash is unique"
+    );
+    assert_eq!(store.consume_ticket("t-unknown", NOW).await.unwrap(), None);
+    let consumed = store.consume_ticket("t-1", NOW + 1).await.unwrap().unwrap();
+    assert_eq!(
+        consumed,
+        TicketRecord {
+            consumed_at: Some(NOW + 1),
+            ..ticket_record("t-1")
+        }
+    );
+    assert_eq!(
+        store.consume_ticket("t-1", NOW + 2).await.unwrap(),
+        None,
+        "single use"
+    );
+    assert_eq!(
+        store.consume_ticket("t-2", NOW + 300).await.unwrap(),
+        None,
+        "expired at expires_at"
+    );
+    assert_eq!(
+        store.ticket("t-2").await.unwrap().unwrap().consumed_at,
+        None
+    );
+    // Inserting a ticket later removes the expired ones.
+    store
+        .insert_ticket(
+            &TicketRecord {
+                created_at: NOW + 400,
+                expires_at: NOW + 700,
+                ..ticket_record("t-3")
+            },
+            NOW + 400,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.ticket("t-2").await.unwrap(), None);
+    assert!(store.ticket("t-3").await.unwrap().is_some());
+}
+
+/// `rounds` fresh tickets, each presented by `n` tasks released together: exactly one consumes it.
+async fn concurrent_ticket_consumptions(db: Db, n: usize, rounds: usize) {
+    let store = db.open_with(u32::try_from(n).unwrap()).await;
+    for round in 0..rounds {
+        let hash = format!("t-{round}");
+        store
+            .insert_ticket(&ticket_record(&hash), NOW)
+            .await
+            .unwrap();
+        let barrier = Arc::new(Barrier::new(n));
+        let mut tasks = Vec::new();
+        for _ in 0..n {
+            let (store, barrier, hash) = (store.clone(), barrier.clone(), hash.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                store.consume_ticket(&hash, NOW + 1).await
+            }));
+        }
+        let mut consumed = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(Some(t)) => {
+                    assert_eq!(t.ticket_hash, hash);
+                    consumed += 1;
+                }
+                Ok(None) => {}
+                Err(e) => panic!("round {round}: a concurrent consumption failed: {e}"),
+            }
+        }
+        assert_eq!(
+            consumed, 1,
+            "round {round}: {n} concurrent consumptions, exactly one wins"
+        );
+    }
+}
+
+async fn two_concurrent_ticket_consumptions_one_wins(db: Db) {
+    concurrent_ticket_consumptions(db, 2, 50).await;
+}
+
+async fn sixteen_concurrent_ticket_consumptions_one_wins(db: Db) {
+    concurrent_ticket_consumptions(db, 16, 20).await;
 }

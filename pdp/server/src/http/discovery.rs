@@ -47,6 +47,8 @@ pub fn metadata_for(state: &State) -> ServerMetadata {
             "client_secret_post",
         ]),
         code_challenge_methods_supported: list(&["S256"]),
+        permission_endpoint: at(paths::PERMISSION),
+        resource_registration_endpoint: at(paths::RESOURCE_REGISTRATION),
         authorization_response_iss_parameter_supported: Some(true),
         subject_types_supported: list(&["public"]),
         id_token_signing_alg_values_supported: list(&[umagate_proto::jws::ES256]),

@@ -651,7 +651,13 @@ impl Store {
     /// Deletes codes, tokens and sessions that expired before `before`; returns rows removed.
     pub async fn purge_expired(&self, before: i64) -> Result<u64, StoreError> {
         let mut removed = 0;
-        for table in ["auth_codes", "tokens", "sessions", "authorization_requests"] {
+        for table in [
+            "auth_codes",
+            "tokens",
+            "sessions",
+            "authorization_requests",
+            "tickets",
+        ] {
             removed += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                 .bind(before)
                 .execute(self.pool())
