@@ -301,20 +301,17 @@ async fn refresh(
     {
         return Err(invalid("the user no longer exists"));
     }
-    // F4/F5: never wider than the original grant, nor than what the client may still have.
+    // F4/F5: never wider than the original grant (checked above, before rotating), nor than
+    // what the client may still have.
     let allowed = allowed_scopes(client);
-    let original: Vec<&str> = old.scope.split(' ').filter(|s| !s.is_empty()).collect();
     let granted: Vec<String> = match &scope {
-        Some(s) => {
-            if let Some(bad) = s.iter().find(|t| !original.contains(&t.as_str())) {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidScope,
-                    format!("scope `{bad}` was not granted"),
-                ));
-            }
-            s.iter().map(|t| t.to_string()).collect()
-        }
-        None => original.iter().map(|s| s.to_string()).collect(),
+        Some(s) => s.iter().map(|t| t.to_string()).collect(),
+        None => old
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
     };
     let granted: Vec<String> = granted
         .into_iter()
