@@ -117,6 +117,7 @@ async fn apply_declared(store: &Store, config: &Config, now: i64) -> Result<(), 
                 secret_hash,
                 metadata: c.metadata.clone(),
                 resource_server: c.resource_server,
+                dynamic: false,
                 created_at: now,
             })
             .await?;

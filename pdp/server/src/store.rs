@@ -28,6 +28,7 @@ pub use records::{
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_protection.sql")),
+    (3, include_str!("../migrations/0003_dynamic_clients.sql")),
 ];
 
 /// A storage failure. Callers answer `server_error`; the message is for the operator's log.

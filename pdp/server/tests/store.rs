@@ -99,6 +99,7 @@ fn client_record(client_id: &str) -> ClientRecord {
             ..ClientMetadata::default()
         },
         resource_server: false,
+        dynamic: false,
         created_at: NOW,
     }
 }
@@ -150,7 +151,7 @@ async fn token(store: &Store, hash: &str) -> TokenRecord {
 // === migrations ===
 
 /// The number of migrations (each applied once, numbered from 1).
-const LATEST_SCHEMA: i64 = 2;
+const LATEST_SCHEMA: i64 = 3;
 
 async fn migrations_are_idempotent(db: Db) {
     let store = db.open().await;
@@ -370,6 +371,7 @@ async fn clients_insert_upsert(db: Db) {
         !store
             .insert_client(&ClientRecord {
                 resource_server: true,
+                dynamic: false,
                 ..app.clone()
             })
             .await
@@ -391,6 +393,7 @@ async fn clients_insert_upsert(db: Db) {
             ..app.metadata.clone()
         },
         resource_server: true,
+        dynamic: false,
         created_at: NOW + 500,
         ..app.clone()
     };

@@ -64,8 +64,9 @@ pub async fn register(
             "scope `uma_protection` is only for resource servers an administrator registers",
         ));
     }
-    let (client, secret) =
+    let (mut client, secret) =
         blocking(move || ClientRecord::create(None, metadata, false, now)).await??;
+    client.dynamic = true;
     if !state.store.insert_client(&client).await? {
         return Err(ApiError::Internal(format!(
             "generated client id `{}` exists",
@@ -168,8 +169,12 @@ mod tests {
         assert!(info.get("resource_server").is_none() && info.get("extension").is_none());
         let stored = t.state.store.client(id).await.unwrap().unwrap();
         assert!(!stored.resource_server);
+        assert!(
+            stored.dynamic,
+            "R4: self-registered clients are not trusted"
+        );
         let secret = info["client_secret"].as_str().unwrap();
-        assert!(crate::secrets::verify_password(
+        assert!(crate::secrets::verify_client_secret(
             secret,
             stored.secret_hash.as_deref().unwrap()
         ));

@@ -88,6 +88,7 @@ fn client(id: &str, secret_hash: Option<String>, metadata: ClientMetadata) -> Cl
         secret_hash,
         metadata,
         resource_server: false,
+        dynamic: false,
         created_at: 0,
     }
 }

@@ -92,7 +92,8 @@ fn check_email(email: &str) -> Result<(), String> {
 impl ClientRecord {
     /// A new client from RFC 7591 metadata: defaults filled in, checked, with a random id
     /// (`c-` and 22 random characters) unless `client_id` is given, and — for a confidential
-    /// client — a new secret, returned here in clear once and stored only as its argon2id hash.
+    /// client — a new secret, returned here in clear once and stored only as its SHA-256 (it
+    /// carries 256 random bits; see `secrets::hash_generated_secret`).
     ///
     /// Defaults (RFC 7591 §2): `token_endpoint_auth_method` = `client_secret_basic`;
     /// `grant_types` = `client_credentials` for a resource server, else `authorization_code`.
@@ -136,12 +137,13 @@ impl ClientRecord {
         } else {
             Some(handle(43)?)
         };
-        let secret_hash = secret.as_deref().map(hash).transpose()?;
+        let secret_hash = secret.as_deref().map(secrets::hash_generated_secret);
         let record = Self {
             client_id,
             secret_hash,
             metadata,
             resource_server,
+            dynamic: false,
             created_at: now,
         };
         Ok((record, secret.map(Secret::new)))
@@ -234,7 +236,7 @@ mod tests {
             Some("client_secret_basic")
         );
         let secret = secret.unwrap();
-        assert!(secrets::verify_password(
+        assert!(secrets::verify_client_secret(
             secret.expose(),
             c.secret_hash.as_deref().unwrap()
         ));

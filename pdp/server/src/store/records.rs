@@ -36,6 +36,9 @@ pub struct ClientRecord {
     /// A trusted resource server: gets `uma_protection` by client credentials and may act for
     /// named owners.
     pub resource_server: bool,
+    /// Registered through RFC 7591, so not trusted: errors are never redirected to it before the
+    /// user has signed in (R4).
+    pub dynamic: bool,
     /// Creation time.
     pub created_at: i64,
 }
@@ -193,6 +196,7 @@ fn client(row: &AnyRow) -> Result<ClientRecord, StoreError> {
         metadata: serde_json::from_str(&metadata)
             .map_err(|e| StoreError::new(format!("client metadata: {e}")))?,
         resource_server: row.try_get::<i64, _>("resource_server")? != 0,
+        dynamic: row.try_get::<i64, _>("dynamic")? != 0,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -336,14 +340,15 @@ impl Store {
         let metadata =
             serde_json::to_string(&c.metadata).map_err(|e| StoreError::new(e.to_string()))?;
         let result = sqlx::query(
-            "INSERT INTO clients (client_id, secret_hash, metadata, resource_server, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO clients (client_id, secret_hash, metadata, resource_server, created_at, dynamic) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(&c.client_id)
         .bind(&c.secret_hash)
         .bind(metadata)
         .bind(i64::from(c.resource_server))
         .bind(c.created_at)
+        .bind(i64::from(c.dynamic))
         .execute(self.pool())
         .await?;
         Ok(result.rows_affected() == 1)
@@ -354,15 +359,17 @@ impl Store {
         let metadata =
             serde_json::to_string(&c.metadata).map_err(|e| StoreError::new(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO clients (client_id, secret_hash, metadata, resource_server, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id) DO UPDATE SET \
-             secret_hash = excluded.secret_hash, metadata = excluded.metadata, resource_server = excluded.resource_server",
+            "INSERT INTO clients (client_id, secret_hash, metadata, resource_server, created_at, dynamic) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO UPDATE SET \
+             secret_hash = excluded.secret_hash, metadata = excluded.metadata, \
+             resource_server = excluded.resource_server, dynamic = excluded.dynamic",
         )
         .bind(&c.client_id)
         .bind(&c.secret_hash)
         .bind(metadata)
         .bind(i64::from(c.resource_server))
         .bind(c.created_at)
+        .bind(i64::from(c.dynamic))
         .execute(self.pool())
         .await?;
         Ok(())

@@ -49,27 +49,39 @@ pub(super) async fn start(
         ));
     };
 
-    // Stage 2, redirected to the client with `state` and `iss`.
+    // Stage 2, redirected to the client with `state` and `iss` — unless the client registered
+    // itself (RFC 7591): before the user has signed in, an untrusted client's errors are shown
+    // here, so the AS never redirects to an address anyone could register (R4).
     let client_state = form.get("state").filter(|s| s.len() <= MAX_STATE_LEN);
     let back = Back {
         redirect_to: &redirect_to,
         state: client_state,
         issuer: &state.issuer,
     };
+    let back = |e: &ErrorResponse| -> Result<Response, Failure> {
+        if client.dynamic {
+            tracing::warn!(target: "audit", client = %client.client_id, error = %e, "error for a dynamically registered client shown at the AS");
+            return Err(Failure::bad_request(
+                "Invalid request",
+                "The application sent an authorization request this server cannot accept.",
+            ));
+        }
+        Ok(back.error(e, &[]))
+    };
     let request = match AuthorizationRequest::from_form(&form) {
         Ok(request) => request,
-        Err(e) => return Ok(back.error(&e, &[])),
+        Err(e) => return back(&e),
     };
     if !client.metadata.uses_grant("authorization_code") {
         let e = ErrorResponse::new(
             ErrorCode::UnauthorizedClient,
             "the client has not registered the authorization_code grant",
         );
-        return Ok(back.error(&e, &[]));
+        return back(&e);
     }
     let scope = match granted_scope(&client, request.scope.as_ref()) {
         Ok(scope) => scope,
-        Err(e) => return Ok(back.error(&e, &[])),
+        Err(e) => return back(&e),
     };
     let params = Params {
         client_id: client.client_id.clone(),

@@ -306,6 +306,7 @@ fn r8_localhost_names_get_no_loopback_exception() {
             ..Default::default()
         },
         resource_server: false,
+        dynamic: false,
         created_at: 0,
     };
     let v4 = client("http://127.0.0.1:8080/cb");
@@ -458,4 +459,38 @@ async fn u6_scopes_must_be_registered_and_grants_too() {
         .get(&format!("/authorize?{}", form(&borrowed(&params))))
         .await;
     assert_error_redirect(&reply, &server, M2M_CB, "unauthorized_client");
+}
+
+#[tokio::test]
+async fn r4_errors_for_self_registered_clients_are_shown_not_redirected() {
+    let server = TestAs::start().await;
+    let mut app = server.state.store.client(APP).await.unwrap().unwrap();
+    app.client_id = "self-registered".into();
+    app.dynamic = true;
+    assert!(server.state.store.insert_client(&app).await.unwrap());
+    let mut browser = server.browser();
+    for (name, value) in [
+        ("response_type", "token"),
+        ("code_challenge_method", "plain"),
+        ("scope", "admin"),
+    ] {
+        let params = app_request(&[("client_id", "self-registered"), (name, value)]);
+        let reply = browser
+            .get(&format!("/authorize?{}", form(&borrowed(&params))))
+            .await;
+        reply.assert_page(400);
+        assert_eq!(
+            reply.header("location"),
+            None,
+            "{name}={value} was redirected"
+        );
+    }
+    // The same error for a client the administrator registered is redirected, with `iss`.
+    let params = app_request(&[("response_type", "token")]);
+    let reply = browser
+        .get(&format!("/authorize?{}", form(&borrowed(&params))))
+        .await;
+    assert_eq!(reply.status, 303);
+    let (_, query) = reply.redirect();
+    assert_eq!(query.get("error"), Some("unsupported_response_type"));
 }
