@@ -10,7 +10,6 @@
 
 use axum::extract::State as Extract;
 use axum::response::Response;
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
 use umagate_proto::challenge::BearerChallenge;
 use umagate_proto::claims::UserInfo;
@@ -67,10 +66,9 @@ pub async fn userinfo(
     Ok(json(StatusCode::OK, body))
 }
 
-/// The bearer token of the `Authorization` header.
+/// The bearer token of the `Authorization` header; none is `401` with the realm only.
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let missing = || {
+    super::admin::auth::bearer_token(headers)?.ok_or_else(|| {
         ApiError::Bearer(
             BearerChallenge {
                 realm: Some(REALM.into()),
@@ -78,38 +76,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
             },
             None,
         )
-    };
-    let Some(value) = values.next() else {
-        return Err(missing());
-    };
-    let malformed = || {
-        challenge(
-            ErrorCode::InvalidRequest,
-            None,
-            "malformed Authorization header",
-        )
-    };
-    if values.next().is_some() {
-        return Err(challenge(
-            ErrorCode::InvalidRequest,
-            None,
-            "more than one Authorization header",
-        ));
-    }
-    let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        // Another scheme is no bearer credential at all (RFC 6750 §3.1).
-        return Err(missing());
-    }
-    let token = token.trim_start_matches(' ');
-    // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    let body = token.trim_end_matches('=');
-    let b64token = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
-    if body.is_empty() || !body.bytes().all(b64token) {
-        return Err(malformed());
-    }
-    Ok(token)
+    })
 }
 
 fn challenge(code: ErrorCode, scope: Option<&str>, description: &str) -> ApiError {
@@ -131,7 +98,7 @@ mod tests {
     fn headers(values: &[&'static str]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for v in values {
-            h.append(AUTHORIZATION, HeaderValue::from_static(v));
+            h.append(http::header::AUTHORIZATION, HeaderValue::from_static(v));
         }
         h
     }

@@ -17,8 +17,10 @@ use crate::secrets;
 /// The realm of every bearer challenge the AS sends.
 const REALM: &str = "umagate";
 
-/// The bearer token of a request: `None` without `Authorization: Bearer`; more than one
-/// `Authorization` header or a bearer value that is not a token68 is `400 invalid_request`.
+/// The bearer token of a request (RFC 6750 §2.1; never from the query or body): `None` without
+/// `Authorization: Bearer`; more than one `Authorization` header, or a bearer value that is not
+/// a token68 (also an empty one), is `400 invalid_request`. The one parser for the admin API,
+/// DCR's initial access tokens, userinfo and the protection API.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -33,9 +35,7 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError
     let value = value
         .to_str()
         .map_err(|_| challenge(ErrorCode::InvalidRequest, "malformed Authorization header"))?;
-    let Some((scheme, token)) = value.split_once(' ') else {
-        return Ok(None);
-    };
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(None);
     }
