@@ -30,6 +30,9 @@ pub struct Config {
     /// `[admin]`.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// `[uma]`.
+    #[serde(default)]
+    pub uma: UmaConfig,
     /// `[[clients]]` declared here; applied at every start (the file wins).
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
@@ -152,6 +155,20 @@ pub enum RegistrationMode {
     Token,
 }
 
+/// `[uma]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UmaConfig {
+    /// Permission ticket lifetime in seconds (D-TKT-FMT). Default 300, at most 3600.
+    pub ticket_secs: i64,
+}
+
+impl Default for UmaConfig {
+    fn default() -> Self {
+        Self { ticket_secs: 300 }
+    }
+}
+
 /// `[admin]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -239,6 +256,9 @@ impl Config {
             if value <= 0 {
                 return Err(format!("{key}: must be positive"));
             }
+        }
+        if !(1..=3600).contains(&self.uma.ticket_secs) {
+            return Err("uma.ticket_secs: between 1 and 3600".into());
         }
         if t.code_secs > 600 {
             return Err("tokens.code_secs: at most 600 (RFC 6749 §4.1.2)".into());

@@ -74,6 +74,8 @@ fn errors_name_the_key() {
         ),
         ("[registration]\nmode = \"sometimes\"", "sometimes"),
         ("[admin]\ntoken_sha256 = \"abc\"", "admin.token_sha256"),
+        ("[uma]\nticket_secs = 0", "uma.ticket_secs"),
+        ("[uma]\nticket_secs = 86400", "uma.ticket_secs"),
         (
             "[registration]\ninitial_access_token_sha256 = [\"xyz\"]",
             "initial_access_token_sha256[0]",

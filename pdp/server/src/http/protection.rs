@@ -14,7 +14,7 @@
 //! - Unsupported methods → 405 with `Allow` and `{"error":"unsupported_method_type"}`.
 //! - A permission request yields one ticket for all its permissions (FedAuthz §4.2): 256 random
 //!   bits, base64url (D-TKT-FMT), stored as its SHA-256 with the permissions, for
-//!   [`TICKET_SECS`].
+//!   `[uma] ticket_secs` (default 300 s).
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -42,8 +42,6 @@ pub(super) const RREG_SLASH: &str = "/rreg/";
 /// One registered resource.
 pub(super) const RREG_ITEM: &str = "/rreg/{id}";
 
-/// How long a permission ticket lives, in seconds (D-TKT-FMT default). Not configurable yet.
-pub const TICKET_SECS: i64 = 300;
 /// Most resources one (resource server, owner) pair may register.
 pub const MAX_RESOURCES: i64 = 10_000;
 /// The request header in which a trusted resource server with a subject-less PAT names the owner.
@@ -386,7 +384,7 @@ pub async fn permission(
         owner: pat.owner,
         permissions: to_json(&requests)?,
         created_at: now,
-        expires_at: now.saturating_add(TICKET_SECS),
+        expires_at: now.saturating_add(state.config.uma.ticket_secs),
         consumed_at: None,
     };
     state.store.insert_ticket(&record, now).await?;

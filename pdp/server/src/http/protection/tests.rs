@@ -550,7 +550,7 @@ async fn permission_request_returns_one_ticket_stored_hashed() {
     assert!(record.created_at >= before);
     assert_eq!(
         record.expires_at - record.created_at,
-        protection::TICKET_SECS
+        crate::config::UmaConfig::default().ticket_secs
     );
     assert_eq!(record.consumed_at, None);
     // A single object works too, and every request gets a new ticket.
