@@ -9,6 +9,7 @@
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod rpt;
 pub mod secrets;
 mod setup;
 pub mod store;

@@ -8,8 +8,13 @@
 
 mod admin;
 mod browser;
+mod clients;
+mod grants;
+mod keys;
 mod protection;
 mod records;
+mod rpts;
+mod users;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,12 +28,14 @@ pub use records::{
     AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, SessionRecord, TokenKind,
     TokenRecord, UserRecord,
 };
+pub use rpts::RptRecord;
 
 /// The schema migrations, in order.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_protection.sql")),
     (3, include_str!("../migrations/0003_dynamic_clients.sql")),
+    (4, include_str!("../migrations/0004_rpts.sql")),
 ];
 
 /// A storage failure. Callers answer `server_error`; the message is for the operator's log.

@@ -25,8 +25,8 @@ use tokio::sync::Barrier;
 use umagate_proto::registration::ClientMetadata;
 use umagate_proto::scope::Scopes;
 use umagate_server::store::{
-    AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, ResourceRecord, SessionRecord,
-    Store, TicketRecord, TokenKind, TokenRecord, UserRecord,
+    AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, ResourceRecord, RptRecord,
+    SessionRecord, Store, TicketRecord, TokenKind, TokenRecord, UserRecord,
 };
 
 /// Instantiates each named `async fn(Db)` once per engine, on a 4-worker multi-thread runtime.
@@ -70,6 +70,7 @@ on_both!(
     ticket_is_consumed_once_before_expiry,
     two_concurrent_ticket_consumptions_one_wins,
     sixteen_concurrent_ticket_consumptions_one_wins,
+    rpts_round_trip_and_revoke_only_for_their_client,
 );
 
 /// A fixed "now": the store never reads the clock.
@@ -151,7 +152,7 @@ async fn token(store: &Store, hash: &str) -> TokenRecord {
 // === migrations ===
 
 /// The number of migrations (each applied once, numbered from 1).
-const LATEST_SCHEMA: i64 = 3;
+const LATEST_SCHEMA: i64 = 4;
 
 async fn migrations_are_idempotent(db: Db) {
     let store = db.open().await;
@@ -1193,4 +1194,62 @@ async fn two_concurrent_ticket_consumptions_one_wins(db: Db) {
 
 async fn sixteen_concurrent_ticket_consumptions_one_wins(db: Db) {
     concurrent_ticket_consumptions(db, 16, 20).await;
+}
+
+// === RPTs ===
+
+fn rpt_record(jti: &str, expires_at: i64) -> RptRecord {
+    RptRecord {
+        jti: jti.into(),
+        client_id: "app".into(),
+        subject: "u-bob".into(),
+        rs_client_id: "rs".into(),
+        owner: "u-alice".into(),
+        permissions: r#"[{"resource_id":"r1","resource_scopes":["view"]}]"#.into(),
+        issued_at: NOW,
+        expires_at,
+        revoked_at: None,
+    }
+}
+
+async fn rpts_round_trip_and_revoke_only_for_their_client(db: Db) {
+    let store = db.open().await;
+    store
+        .insert_rpt(&rpt_record("j-1", NOW + 300), NOW)
+        .await
+        .unwrap();
+    store
+        .insert_rpt(&rpt_record("j-2", NOW + 10), NOW)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .insert_rpt(&rpt_record("j-1", NOW + 300), NOW)
+            .await
+            .is_err(),
+        "a jti is unique"
+    );
+    assert_eq!(
+        store.rpt("j-1").await.unwrap(),
+        Some(rpt_record("j-1", NOW + 300))
+    );
+    assert_eq!(store.rpt("j-unknown").await.unwrap(), None);
+    // Only the client it was issued to revokes it, once.
+    assert!(!store.revoke_rpt("j-1", "rs", NOW + 1).await.unwrap());
+    assert_eq!(store.rpt("j-1").await.unwrap().unwrap().revoked_at, None);
+    assert!(store.revoke_rpt("j-1", "app", NOW + 2).await.unwrap());
+    assert!(!store.revoke_rpt("j-1", "app", NOW + 3).await.unwrap());
+    assert_eq!(
+        store.rpt("j-1").await.unwrap().unwrap().revoked_at,
+        Some(NOW + 2)
+    );
+    assert!(!store.revoke_rpt("j-unknown", "app", NOW).await.unwrap());
+    // Inserting later removes the records of expired RPTs, and only those.
+    store
+        .insert_rpt(&rpt_record("j-3", NOW + 400), NOW + 100)
+        .await
+        .unwrap();
+    assert_eq!(store.rpt("j-2").await.unwrap(), None);
+    assert!(store.rpt("j-1").await.unwrap().is_some());
+    assert!(store.rpt("j-3").await.unwrap().is_some());
 }

@@ -32,7 +32,7 @@ use super::admin::{auth, is_json};
 use super::error::{ApiError, json, no_store};
 use super::{State, now};
 use crate::secrets;
-use crate::store::{ResourceRecord, TicketRecord, TokenKind};
+use crate::store::{ResourceRecord, TicketRecord, TokenKind, TokenRecord};
 
 #[cfg(test)]
 mod tests;
@@ -58,7 +58,8 @@ pub(super) struct Pat {
     owner: String,
 }
 
-fn bearer_error(code: ErrorCode, scope: Option<&str>, description: &str) -> ApiError {
+/// An RFC 6750 error with its challenge.
+pub(super) fn bearer_error(code: ErrorCode, scope: Option<&str>, description: &str) -> ApiError {
     ApiError::Bearer(
         BearerChallenge {
             realm: Some(REALM.into()),
@@ -96,29 +97,40 @@ impl FromRequestParts<State> for Pat {
             };
             return Err(ApiError::Bearer(bare, None));
         };
-        let record = match state.store.token(&secrets::digest(token)).await? {
-            Some(t) if t.kind == TokenKind::Access && t.is_active(now) => t,
-            _ => {
-                return Err(bearer_error(
-                    ErrorCode::InvalidToken,
-                    None,
-                    "the PAT is invalid, expired or revoked",
-                ));
-            }
-        };
-        if !record.scope.split(' ').any(|s| s == UMA_PROTECTION_SCOPE) {
-            return Err(bearer_error(
-                ErrorCode::InsufficientScope,
-                Some(UMA_PROTECTION_SCOPE),
-                "the token was not granted `uma_protection`",
-            ));
-        }
+        let record = pat_record(state, token, now).await?;
         let owner = owner(state, &parts.headers, &record.client_id, record.subject).await?;
         Ok(Self {
             client_id: record.client_id,
             owner,
         })
     }
+}
+
+/// The stored PAT behind `token`: an active access token with `uma_protection`, or the RFC 6750
+/// error (401 `invalid_token`, 403 `insufficient_scope`, D-PAT-SCOPE).
+pub(super) async fn pat_record(
+    state: &State,
+    token: &str,
+    now: i64,
+) -> Result<TokenRecord, ApiError> {
+    let record = match state.store.token(&secrets::digest(token)).await? {
+        Some(t) if t.kind == TokenKind::Access && t.is_active(now) => t,
+        _ => {
+            return Err(bearer_error(
+                ErrorCode::InvalidToken,
+                None,
+                "the PAT is invalid, expired or revoked",
+            ));
+        }
+    };
+    if !record.scope.split(' ').any(|s| s == UMA_PROTECTION_SCOPE) {
+        return Err(bearer_error(
+            ErrorCode::InsufficientScope,
+            Some(UMA_PROTECTION_SCOPE),
+            "the token was not granted `uma_protection`",
+        ));
+    }
+    Ok(record)
 }
 
 /// The owner of a request: the PAT's subject, or for a subject-less PAT of a trusted resource
