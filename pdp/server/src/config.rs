@@ -289,14 +289,8 @@ impl Config {
         }
         for (i, c) in self.clients.iter().enumerate() {
             let key = format!("clients[{i}] ({})", c.client_id);
-            if c.client_id.is_empty()
-                || c.client_id.len() > 128
-                || !c.client_id.bytes().all(|b| b.is_ascii_graphic())
-            {
-                return Err(format!(
-                    "{key}.client_id: 1 to 128 visible ASCII characters"
-                ));
-            }
+            crate::store::check_client_id(&c.client_id)
+                .map_err(|e| format!("{key}.client_id: {e}"))?;
             c.metadata.validate().map_err(|e| format!("{key}: {e}"))?;
             let secrets = usize::from(c.secret.is_some()) + usize::from(c.secret_hash.is_some());
             match (c.metadata.is_public(), secrets) {

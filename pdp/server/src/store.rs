@@ -23,6 +23,7 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use admin::{SUBJECT_PREFIX, check_client_id};
 pub use protection::{ResourceRecord, TicketRecord};
 pub use records::{
     AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, SessionRecord, TokenKind,

@@ -75,6 +75,10 @@ fn errors_name_the_key() {
         ("[registration]\nmode = \"sometimes\"", "sometimes"),
         ("[admin]\ntoken_sha256 = \"abc\"", "admin.token_sha256"),
         ("[uma]\nticket_secs = 0", "uma.ticket_secs"),
+        (
+            "[[clients]]\nclient_id = \"u-alice\"\nsecret = \"s\"\ngrant_types = [\"client_credentials\"]",
+            "clients[0] (u-alice).client_id",
+        ),
         ("[uma]\nticket_secs = 86400", "uma.ticket_secs"),
         (
             "[registration]\ninitial_access_token_sha256 = [\"xyz\"]",

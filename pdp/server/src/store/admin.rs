@@ -47,7 +47,7 @@ impl UserRecord {
             check_email(email).map_err(invalid)?;
         }
         Ok(Self {
-            subject: format!("u-{}", handle(22)?),
+            subject: format!("{SUBJECT_PREFIX}{}", handle(22)?),
             username: username.to_string(),
             email_verified: email_verified && email.is_some(),
             email,
@@ -151,13 +151,23 @@ impl ClientRecord {
 }
 
 /// 1 to 128 visible ASCII characters (as in the configuration file).
-fn check_client_id(client_id: &str) -> Result<(), String> {
+/// Every subject identifier the AS assigns starts with this; no client id may (P5: a client
+/// can never pass for a resource owner or requesting party).
+pub const SUBJECT_PREFIX: &str = "u-";
+
+/// Checks a client id chosen by an administrator or a configuration file.
+pub fn check_client_id(client_id: &str) -> Result<(), String> {
     if client_id.is_empty()
         || client_id.len() > MAX_CLIENT_ID_BYTES
         || !client_id.bytes().all(|b| b.is_ascii_graphic())
     {
         return Err(format!(
             "a client id has 1 to {MAX_CLIENT_ID_BYTES} visible ASCII characters"
+        ));
+    }
+    if client_id.starts_with(SUBJECT_PREFIX) {
+        return Err(format!(
+            "a client id may not start with `{SUBJECT_PREFIX}`, the prefix of user subjects"
         ));
     }
     Ok(())
@@ -279,5 +289,23 @@ mod tests {
             ErrorCode::InvalidRedirectUri,
             "authorization_code needs a redirect URI"
         );
+    }
+
+    #[test]
+    fn p5_client_ids_cannot_pass_for_subjects() {
+        let user = UserRecord::create("alice", "pw", None, false, 0).unwrap();
+        assert!(user.subject.starts_with(SUBJECT_PREFIX));
+        let e = ClientRecord::create(
+            Some(user.subject.clone()),
+            ClientMetadata::default(),
+            true,
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidRequest);
+        assert!(e.description().unwrap().contains("u-"), "{e}");
+        // Generated client ids never start with the subject prefix either.
+        let (c, _) = ClientRecord::create(None, ClientMetadata::default(), true, 0).unwrap();
+        assert!(!c.client_id.starts_with(SUBJECT_PREFIX));
     }
 }
