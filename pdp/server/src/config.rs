@@ -94,8 +94,12 @@ pub struct TokenConfig {
     pub access_secs: i64,
     /// Authorization codes. Default 60 (RFC 9700 C7).
     pub code_secs: i64,
-    /// Refresh tokens, from their issue (each rotation starts a new period). Default 14 days.
+    /// Refresh tokens, from their issue (each rotation starts a new period): the idle limit.
+    /// Default 14 days.
     pub refresh_secs: i64,
+    /// Refresh tokens of one authorization, from the authorization, however often rotated: the
+    /// absolute limit (F6). Default 90 days.
+    pub refresh_absolute_secs: i64,
     /// ID tokens. Default 300.
     pub id_token_secs: i64,
     /// Browser login sessions. Default 8 hours.
@@ -108,6 +112,7 @@ impl Default for TokenConfig {
             access_secs: 3600,
             code_secs: 60,
             refresh_secs: 14 * 86_400,
+            refresh_absolute_secs: 90 * 86_400,
             id_token_secs: 300,
             session_secs: 8 * 3600,
         }
@@ -250,6 +255,7 @@ impl Config {
             ("tokens.access_secs", t.access_secs),
             ("tokens.code_secs", t.code_secs),
             ("tokens.refresh_secs", t.refresh_secs),
+            ("tokens.refresh_absolute_secs", t.refresh_absolute_secs),
             ("tokens.id_token_secs", t.id_token_secs),
             ("tokens.session_secs", t.session_secs),
         ] {

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_protection.sql")),
     (3, include_str!("../migrations/0003_dynamic_clients.sql")),
     (4, include_str!("../migrations/0004_rpts.sql")),
+    (5, include_str!("../migrations/0005_grant_families.sql")),
 ];
 
 /// A storage failure. Callers answer `server_error`; the message is for the operator's log.

@@ -205,6 +205,7 @@ async fn authorization_code(
         .user(&code.subject)
         .await?
         .ok_or_else(|| invalid("the user no longer exists"))?;
+    state.store.start_family(&code.family_id, now).await?;
     let (access, expires_in) = issue(
         state,
         TokenKind::Access,
@@ -300,6 +301,17 @@ async fn refresh(
         && state.store.user(subject).await?.is_none()
     {
         return Err(invalid("the user no longer exists"));
+    }
+    // F6: however often rotated, a grant's refresh tokens end `refresh_absolute_secs` after
+    // the authorization.
+    let started = state
+        .store
+        .family_started(&old.family_id)
+        .await?
+        .unwrap_or(old.issued_at);
+    if now.saturating_sub(started) >= state.config.tokens.refresh_absolute_secs {
+        state.store.revoke_family(&old.family_id, now).await?;
+        return Err(invalid("the authorization is too old: sign in again"));
     }
     // F4/F5: never wider than the original grant (checked above, before rotating), nor than
     // what the client may still have.

@@ -215,6 +215,13 @@ impl Store {
                 .await?
                 .rows_affected();
         }
+        removed += sqlx::query(
+            "DELETE FROM grant_families WHERE NOT EXISTS \
+             (SELECT 1 FROM tokens t WHERE t.family_id = grant_families.family_id)",
+        )
+        .execute(self.pool())
+        .await?
+        .rows_affected();
         // A revoked family's marker goes once none of its tokens is left.
         removed += sqlx::query(
             "DELETE FROM revoked_families WHERE NOT EXISTS \
@@ -224,5 +231,24 @@ impl Store {
         .await?
         .rows_affected();
         Ok(removed)
+    }
+
+    /// Records when a grant family began (idempotent: the first start stays).
+    pub async fn start_family(&self, family_id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO grant_families (family_id, started_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(family_id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// When a grant family began, if recorded.
+    pub async fn family_started(&self, family_id: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT started_at FROM grant_families WHERE family_id = $1")
+            .bind(family_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("started_at")).transpose()?)
     }
 }

@@ -575,3 +575,41 @@ async fn revocation_is_silent_for_foreign_tokens_and_effective_for_own() {
         .await;
     assert_eq!(json(&seen)["active"], false);
 }
+
+#[tokio::test]
+async fn f6_refresh_tokens_end_at_the_absolute_limit_however_often_rotated() {
+    let server = TestAs::start().await;
+    let now = crate::http::now();
+    let limit = crate::config::TokenConfig::default().refresh_absolute_secs;
+    for (family, started, expected) in [("f-young", now - 60, 200), ("f-old", now - limit, 400)] {
+        let refresh = secrets::new_handle().unwrap();
+        server
+            .state
+            .store
+            .start_family(family, started)
+            .await
+            .unwrap();
+        server
+            .state
+            .store
+            .insert_token(&crate::store::TokenRecord {
+                token_hash: secrets::digest(&refresh),
+                kind: TokenKind::Refresh,
+                family_id: family.into(),
+                client_id: APP.into(),
+                subject: Some("u-alice".into()),
+                scope: "read".into(),
+                issued_at: now - 30,
+                expires_at: now + 3600,
+                used_at: None,
+                revoked_at: None,
+            })
+            .await
+            .unwrap();
+        let reply = server
+            .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+            .await;
+        assert_eq!(reply.status, expected, "{family}: {}", reply.body);
+    }
+    assert_eq!(limit, 90 * 86_400, "F6: 90 days by default");
+}
