@@ -30,6 +30,8 @@ pub struct ClientForm {
     pub form: Form,
     /// The authenticated client.
     pub client: ClientRecord,
+    /// The peer's address, when the server knows it.
+    pub peer: Option<IpAddr>,
 }
 
 impl axum::extract::FromRequest<State> for ClientForm {
@@ -60,7 +62,12 @@ impl axum::extract::FromRequest<State> for ClientForm {
             })?;
         let form = super::token::form_body(&parts.uri, &parts.headers, &body)?;
         let client = authenticate(state, &parts.headers, &form, peer, now).await?;
-        Ok(Self { now, form, client })
+        Ok(Self {
+            now,
+            form,
+            client,
+            peer,
+        })
     }
 }
 

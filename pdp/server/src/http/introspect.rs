@@ -62,7 +62,9 @@ enum By {
 /// else is client authentication (RFC 6749 §2.3) of a resource server.
 async fn caller(state: &State, request: Request) -> Result<Caller, ApiError> {
     let Some(pat) = auth::bearer_token(request.headers())?.map(str::to_string) else {
-        let ClientForm { now, form, client } = ClientForm::from_request(request, state).await?;
+        let ClientForm {
+            now, form, client, ..
+        } = ClientForm::from_request(request, state).await?;
         if !client.resource_server {
             return Err(ApiError::new(
                 ErrorCode::UnauthorizedClient,
@@ -188,6 +190,7 @@ pub async fn revoke(
         now,
         form,
         client: caller,
+        ..
     }: ClientForm,
 ) -> Result<Response, ApiError> {
     let request = TokenLookupRequest::from_form(&form)?;

@@ -15,6 +15,7 @@ use umagate_proto::token::{CodeVerifier, TokenRequest, TokenRequestForm, TokenRe
 use umagate_proto::{ErrorCode, Secret, UMA_PROTECTION_SCOPE};
 
 use super::State;
+use super::browser::throttle::GRANT_FAILURES;
 use super::client_auth::ClientForm;
 use super::error::{ApiError, json};
 use crate::secrets;
@@ -23,9 +24,32 @@ use crate::store::{ClientRecord, CodeRedemption, Refresh, TokenKind, TokenRecord
 /// `POST /token`.
 pub async fn token(
     Extract(state): Extract<State>,
-    ClientForm { now, form, client }: ClientForm,
+    ClientForm {
+        now,
+        form,
+        client,
+        peer,
+    }: ClientForm,
 ) -> Result<Response, ApiError> {
     let request = TokenRequestForm::from_form(&form)?;
+    // D1: guessing codes or refresh tokens is throttled per client and peer, on top of their
+    // 256 bits of entropy; a success clears the count.
+    let guessable = matches!(
+        request.grant,
+        TokenRequest::AuthorizationCode { .. } | TokenRequest::RefreshToken { .. }
+    );
+    let throttle_key = format!(
+        "{}|{}|{}",
+        state.issuer,
+        client.client_id,
+        peer.map(|p| p.to_string()).unwrap_or_default()
+    );
+    if guessable && let Err(retry) = GRANT_FAILURES.attempt(&throttle_key, now) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidGrant,
+            format!("too many invalid grants; retry in {retry} s"),
+        ));
+    }
     let response = match request.grant {
         TokenRequest::ClientCredentials { scope } => {
             client_credentials(&state, &client, scope, now).await?
@@ -46,6 +70,9 @@ pub async fn token(
             ));
         }
     };
+    if guessable {
+        GRANT_FAILURES.succeeded(&throttle_key);
+    }
     Ok(json(
         StatusCode::OK,
         serde_json::to_string(&response).unwrap_or_default(),

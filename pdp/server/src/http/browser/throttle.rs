@@ -61,6 +61,13 @@ pub(crate) const SOURCE_MAX_FAILURES: u32 = 30;
 pub(crate) static LOGIN_SOURCES: LazyLock<Throttle> =
     LazyLock::new(|| Throttle::new(SOURCE_MAX_FAILURES, WINDOW_SECS));
 
+/// Invalid codes or refresh tokens allowed per (client, peer address) per client window (D1).
+pub(crate) const GRANT_MAX_FAILURES: u32 = 30;
+
+/// The process-wide throttle of invalid grants at the token endpoint.
+pub(crate) static GRANT_FAILURES: LazyLock<Throttle> =
+    LazyLock::new(|| Throttle::new(GRANT_MAX_FAILURES, CLIENT_WINDOW_SECS));
+
 /// The process-wide client-secret throttle; keys name the issuer, the client and the peer.
 pub(crate) static CLIENT_SECRETS: LazyLock<Throttle> =
     LazyLock::new(|| Throttle::new(CLIENT_MAX_FAILURES, CLIENT_WINDOW_SECS));

@@ -613,3 +613,37 @@ async fn f6_refresh_tokens_end_at_the_absolute_limit_however_often_rotated() {
     }
     assert_eq!(limit, 90 * 86_400, "F6: 90 days by default");
 }
+
+#[tokio::test]
+async fn d1_guessing_codes_and_refresh_tokens_is_throttled() {
+    let server = TestAs::start().await;
+    let tokens = code_flow(&server).await;
+    for _ in 0..crate::http::browser::throttle::GRANT_MAX_FAILURES {
+        let guess = secrets::new_handle().unwrap();
+        let reply = server
+            .token(&[("grant_type", "refresh_token"), ("refresh_token", &guess)])
+            .await;
+        assert_eq!(error(&reply), "invalid_grant");
+    }
+    // Past the limit even a valid refresh token is not looked at until the window ends.
+    let valid = tokens["refresh_token"].as_str().unwrap();
+    let reply = server
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", valid)])
+        .await;
+    assert_eq!(error(&reply), "invalid_grant");
+    assert!(
+        json(&reply)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many invalid grants")
+    );
+    // …and it was not burnt: another client's limit is separate, and the token is still stored unused.
+    let record = server
+        .state
+        .store
+        .token(&secrets::digest(valid))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.used_at, None);
+}
