@@ -33,6 +33,9 @@ pub struct Config {
     /// `[uma]`.
     #[serde(default)]
     pub uma: UmaConfig,
+    /// `[policies]`.
+    #[serde(default)]
+    pub policies: PoliciesConfig,
     /// `[[clients]]` declared here; applied at every start (the file wins).
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
@@ -164,13 +167,81 @@ pub enum RegistrationMode {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UmaConfig {
-    /// Permission ticket lifetime in seconds (D-TKT-FMT). Default 300, at most 3600.
+    /// Permission ticket lifetime in seconds (D-TKT-FMT). Default 300, at most 3600; must
+    /// exceed `interval_secs`.
     pub ticket_secs: i64,
+    /// RPT lifetime in seconds. Default 600.
+    pub rpt_secs: i64,
+    /// PCT lifetime in seconds. Default 30 days.
+    pub pct_secs: i64,
+    /// The polling `interval` sent with `request_submitted`. Default 5.
+    pub interval_secs: u32,
+    /// Issue an RPT with only the permitted scopes when some are refused (D-PARTIAL). Default
+    /// off: an error is returned instead.
+    pub partial_rpt: bool,
+    /// Pending requests one owner may have at once. Default 1000.
+    pub max_pending_requests: i64,
+    /// Shares one owner may have at once. Default 10 000.
+    pub max_shares: i64,
+    /// Issuers besides this AS whose ID tokens are accepted as claim tokens.
+    pub trusted_issuers: Vec<TrustedIssuer>,
 }
 
 impl Default for UmaConfig {
     fn default() -> Self {
-        Self { ticket_secs: 300 }
+        Self {
+            ticket_secs: 300,
+            rpt_secs: 600,
+            pct_secs: 30 * 86_400,
+            interval_secs: 5,
+            partial_rpt: false,
+            max_pending_requests: 1000,
+            max_shares: 10_000,
+            trusted_issuers: Vec::new(),
+        }
+    }
+}
+
+/// A `[[uma.trusted_issuers]]` entry: an OpenID provider whose ID tokens, pushed as claim
+/// tokens, are verified with the keys given here (no network fetch on the grant path).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// The `iss` value.
+    pub issuer: String,
+    /// Its JWK Set, as JSON text (public keys only).
+    pub jwks: String,
+}
+
+/// `[policies]`: limits on owners' policy components.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliciesConfig {
+    /// Policies one owner may upload. Default 20.
+    pub max_per_owner: i64,
+    /// Versions kept per policy. Default 20.
+    pub max_versions: i64,
+    /// Largest component accepted at upload, in bytes. Default 16 MiB (the Python and
+    /// JavaScript toolchains make components of 12–18 MB; raise it for those).
+    pub max_component_bytes: usize,
+    /// Wall-clock budget of one evaluation, in milliseconds. Default 50.
+    pub timeout_ms: u64,
+    /// Linear memory of one evaluation, in bytes. Default 64 MiB.
+    pub memory_bytes: usize,
+    /// Evaluations at once. Default 64.
+    pub max_concurrent: usize,
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        Self {
+            max_per_owner: 20,
+            max_versions: 20,
+            max_component_bytes: 16 << 20,
+            timeout_ms: 50,
+            memory_bytes: 64 << 20,
+            max_concurrent: 64,
+        }
     }
 }
 
@@ -265,6 +336,27 @@ impl Config {
         }
         if !(1..=3600).contains(&self.uma.ticket_secs) {
             return Err("uma.ticket_secs: between 1 and 3600".into());
+        }
+        if i64::from(self.uma.interval_secs) >= self.uma.ticket_secs {
+            return Err("uma.interval_secs: must be less than uma.ticket_secs".into());
+        }
+        if !(1..=86_400).contains(&self.uma.rpt_secs) {
+            return Err("uma.rpt_secs: between 1 and 86400".into());
+        }
+        if self.uma.pct_secs < 1 {
+            return Err("uma.pct_secs: at least 1".into());
+        }
+        for (i, t) in self.uma.trusted_issuers.iter().enumerate() {
+            umagate_proto::jwk::Jwks::parse(t.jwks.as_bytes())
+                .map_err(|e| format!("uma.trusted_issuers[{i}].jwks: {e}"))?;
+            if t.issuer.is_empty() {
+                return Err(format!(
+                    "uma.trusted_issuers[{i}].issuer: must not be empty"
+                ));
+            }
+        }
+        if !(1..=60_000).contains(&self.policies.timeout_ms) {
+            return Err("policies.timeout_ms: between 1 and 60000".into());
         }
         if t.code_secs > 600 {
             return Err("tokens.code_secs: at most 600 (RFC 6749 §4.1.2)".into());

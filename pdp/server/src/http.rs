@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 use umagate_proto::{ErrorCode, paths};
 
 use crate::config::Config;
+use crate::decide::runtime::PolicyRuntime;
 use crate::keys::KeyRing;
 use crate::store::Store;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub store: Store,
     /// The signing keys.
     pub keys: KeyRing,
+    /// The policy engine and the policies it has loaded.
+    pub pdp: Arc<PolicyRuntime>,
 }
 
 /// Shared state handle.

@@ -7,6 +7,7 @@
 //! the HTTP edge and passed down as `now`.
 
 pub mod config;
+pub mod decide;
 pub mod http;
 pub mod keys;
 pub mod rpt;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::decide::runtime::PolicyRuntime;
 use crate::http::{self, AppState, State};
 use crate::keys::KeyRing;
 use crate::secrets;
@@ -39,12 +40,17 @@ impl Server {
         apply_declared(&store, &config, now).await?;
         let keys = KeyRing::load_or_create(&store, now).await?;
         let issuer = config.issuer();
+        let pdp = Arc::new(PolicyRuntime::new(
+            &config.policies,
+            Some(config.server.data_dir.join("policy-cache")),
+        ));
         Ok(Self {
             state: Arc::new(AppState {
                 config,
                 issuer,
                 store,
                 keys,
+                pdp,
             }),
         })
     }

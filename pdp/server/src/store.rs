@@ -11,9 +11,11 @@ mod browser;
 mod clients;
 mod grants;
 mod keys;
+mod pdp;
 mod protection;
 mod records;
 mod rpts;
+mod sharing;
 mod users;
 
 use std::path::Path;
@@ -24,12 +26,17 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use admin::{SUBJECT_PREFIX, check_client_id};
+pub use pdp::{
+    BindingRecord, DecisionRecord, PctRecord, PolicyInsert, PolicyQuota, PolicyRecord,
+    PolicyVersionRecord, target,
+};
 pub use protection::{ResourceRecord, TicketRecord};
 pub use records::{
     AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, SessionRecord, TokenKind,
     TokenRecord, UserRecord,
 };
 pub use rpts::RptRecord;
+pub use sharing::{AccessRequestRecord, ShareRecord, status};
 
 /// The schema migrations, in order.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -38,6 +45,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_dynamic_clients.sql")),
     (4, include_str!("../migrations/0004_rpts.sql")),
     (5, include_str!("../migrations/0005_grant_families.sql")),
+    (6, include_str!("../migrations/0006_uma_grant.sql")),
 ];
 
 /// A storage failure. Callers answer `server_error`; the message is for the operator's log.

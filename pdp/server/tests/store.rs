@@ -152,7 +152,7 @@ async fn token(store: &Store, hash: &str) -> TokenRecord {
 // === migrations ===
 
 /// The number of migrations (each applied once, numbered from 1).
-const LATEST_SCHEMA: i64 = 5;
+const LATEST_SCHEMA: i64 = 6;
 
 async fn migrations_are_idempotent(db: Db) {
     let store = db.open().await;
@@ -1022,6 +1022,9 @@ fn ticket_record(hash: &str) -> TicketRecord {
         created_at: NOW,
         expires_at: NOW + 300,
         consumed_at: None,
+        presenter: Some("app".into()),
+        party: Some(r#"{"subject":"u-bob"}"#.into()),
+        request_id: None,
     }
 }
 

@@ -398,6 +398,9 @@ pub async fn permission(
         created_at: now,
         expires_at: now.saturating_add(state.config.uma.ticket_secs),
         consumed_at: None,
+        presenter: None,
+        party: None,
+        request_id: None,
     };
     state.store.insert_ticket(&record, now).await?;
     let body = PermissionTicketResponse {

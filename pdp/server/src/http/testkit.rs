@@ -17,6 +17,7 @@ use umagate_proto::registration::ClientMetadata;
 use umagate_proto::scope::Scopes;
 
 use crate::config::Config;
+use crate::decide::runtime::PolicyRuntime;
 use crate::http::{AppState, State, now, router};
 use crate::keys::KeyRing;
 use crate::secrets;
@@ -149,11 +150,13 @@ impl TestAs {
         let keys = KeyRing::load_or_create(&store, now()).await.unwrap();
         let mut config = Config::default();
         config.server.issuer = Some(issuer.clone());
+        let pdp = Arc::new(PolicyRuntime::new(&config.policies, None));
         let state: State = Arc::new(AppState {
             config,
             issuer: issuer.clone(),
             store,
             keys,
+            pdp,
         });
         let app = router(state.clone());
         let server = tokio::spawn(async move {

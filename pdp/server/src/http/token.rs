@@ -1,6 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2): `authorization_code` with PKCE, `client_credentials`
 //! (which is how a trusted resource server gets its PAT), and `refresh_token` with rotation and
-//! reuse detection. The UMA grant joins in the UMA issue.
+//! reuse detection. The UMA grant is in [`uma`], the requesting party's claims in [`claims`].
 
 use axum::extract::State as Extract;
 use axum::response::Response;
@@ -63,6 +63,7 @@ pub async fn token(
             refresh_token,
             scope,
         } => refresh(&state, &client, &refresh_token, scope, now).await?,
+        TokenRequest::UmaTicket(request) => uma::uma_ticket(&state, &client, request, now).await?,
         _ => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -418,5 +419,7 @@ pub(super) async fn issue(
     Ok((Secret::new(token), u64::try_from(lifetime).unwrap_or(0)))
 }
 
+mod claims;
 #[cfg(test)]
 mod tests;
+mod uma;

@@ -10,7 +10,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, opt_text};
 
 /// A registered resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,11 +46,19 @@ pub struct TicketRecord {
     pub expires_at: i64,
     /// When it was consumed.
     pub consumed_at: Option<i64>,
+    /// The client a ticket returned by the token or claims endpoint was handed to; only that
+    /// client may present it. `None` for tickets from the permission endpoint.
+    pub presenter: Option<String>,
+    /// The requesting party established so far (verified claims, JSON), carried from one
+    /// ticket to the next.
+    pub party: Option<String>,
+    /// The owner's pending request this ticket polls (`request_submitted`).
+    pub request_id: Option<String>,
 }
 
 const RESOURCE_COLUMNS: &str = "id, client_id, owner, description, created_at, updated_at";
-const TICKET_COLUMNS: &str =
-    "ticket_hash, client_id, owner, permissions, created_at, expires_at, consumed_at";
+const TICKET_COLUMNS: &str = "ticket_hash, client_id, owner, permissions, created_at, expires_at, \
+     consumed_at, presenter, party, request_id";
 
 fn resource(row: &AnyRow) -> Result<ResourceRecord, StoreError> {
     Ok(ResourceRecord {
@@ -72,6 +80,9 @@ fn ticket(row: &AnyRow) -> Result<TicketRecord, StoreError> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         consumed_at: row.try_get::<Option<i64>, _>("consumed_at")?,
+        presenter: opt_text(row, "presenter")?,
+        party: opt_text(row, "party")?,
+        request_id: opt_text(row, "request_id")?,
     })
 }
 
@@ -192,7 +203,7 @@ impl Store {
             .execute(self.pool())
             .await?;
         sqlx::query(&format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(&t.ticket_hash)
         .bind(&t.client_id)
@@ -201,6 +212,9 @@ impl Store {
         .bind(t.created_at)
         .bind(t.expires_at)
         .bind(t.consumed_at)
+        .bind(&t.presenter)
+        .bind(&t.party)
+        .bind(&t.request_id)
         .execute(self.pool())
         .await?;
         Ok(())

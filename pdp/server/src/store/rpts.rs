@@ -100,4 +100,34 @@ impl Store {
         .await?;
         Ok(result.rows_affected() == 1)
     }
+
+    /// The unrevoked, unexpired RPT records of `owner`'s resources held by `subject`.
+    pub async fn live_rpts_of(
+        &self,
+        owner: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<Vec<RptRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RPT_COLUMNS} FROM rpts WHERE owner = $1 AND subject = $2 \
+             AND revoked_at IS NULL AND expires_at > $3"
+        ))
+        .bind(owner)
+        .bind(subject)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(rpt).collect()
+    }
+
+    /// Replaces the permissions an RPT's record still grants (a revoked share narrows them;
+    /// introspection reports only what the record still holds).
+    pub async fn narrow_rpt(&self, jti: &str, permissions: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE rpts SET permissions = $1 WHERE jti = $2")
+            .bind(permissions)
+            .bind(jti)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

@@ -1,0 +1,703 @@
+//! The UMA grant over a real router (Grant §3.3; uma-spec.md §4, §8): each test names the
+//! statement it checks.
+
+use serde_json::{Value, json};
+use umagate_proto::claims::{Audience, IdTokenClaims};
+use umagate_proto::registration::ClientMetadata;
+use umagate_proto::scope::Scopes;
+use umagate_proto::{UMA_TICKET_GRANT, jws::SigningKey};
+
+use crate::http::now;
+use crate::http::testkit::*;
+use crate::secrets;
+use crate::store::{
+    BindingRecord, ClientRecord, ShareRecord, TokenKind, TokenRecord, UserRecord, status,
+};
+
+const ALICE_SUB: &str = "u-alice";
+const BOB_SUB: &str = "u-bob";
+/// The UMA client (confidential, pre-registered for `print`).
+const CLIENT: &str = "uma-app";
+const CLIENT_SECRET: &str = "uma-app-secret-0123456789abcdef";
+/// Another UMA client.
+const OTHER: &str = "uma-other";
+const ID_TOKEN: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
+const ALBUM: &str = r#"{"name":"Album","type":"album","resource_scopes":["view","print","edit"]}"#;
+
+/// An AS with alice (owner), bob (requesting party), two UMA clients and alice's PAT.
+struct Uma {
+    server: TestAs,
+    pat: String,
+}
+
+impl Uma {
+    async fn start() -> Self {
+        let server = TestAs::start().await;
+        let store = &server.state.store;
+        for id in [CLIENT, OTHER] {
+            let metadata = ClientMetadata {
+                grant_types: vec![UMA_TICKET_GRANT.into()],
+                scope: Some(Scopes::parse("print").unwrap()),
+                ..ClientMetadata::default()
+            };
+            let client = ClientRecord {
+                client_id: id.into(),
+                secret_hash: Some(secrets::hash_generated_secret(CLIENT_SECRET)),
+                metadata,
+                resource_server: false,
+                dynamic: false,
+                created_at: 0,
+            };
+            assert!(store.insert_client(&client).await.unwrap());
+        }
+        let bob = UserRecord {
+            subject: BOB_SUB.into(),
+            username: "bob".into(),
+            email: Some("bob@example.com".into()),
+            email_verified: true,
+            password_hash: "x".into(),
+            created_at: 0,
+        };
+        assert!(store.insert_user(&bob).await.unwrap());
+        let pat = secrets::new_handle().unwrap();
+        store
+            .insert_token(&TokenRecord {
+                token_hash: secrets::digest(&pat),
+                kind: TokenKind::Access,
+                family_id: secrets::new_handle().unwrap(),
+                client_id: RS.into(),
+                subject: Some(ALICE_SUB.into()),
+                scope: "uma_protection".into(),
+                issued_at: now(),
+                expires_at: now() + 3600,
+                used_at: None,
+                revoked_at: None,
+            })
+            .await
+            .unwrap();
+        Self { server, pat }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: &str) -> Reply {
+        let headers = [
+            ("Authorization", format!("Bearer {}", self.pat)),
+            ("Content-Type", "application/json".to_string()),
+        ];
+        send(self.server.addr, method, path, &headers, body.as_bytes()).await
+    }
+
+    async fn register(&self, body: &str) -> String {
+        let reply = self.call("POST", "/rreg", body).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.json()["_id"].as_str().unwrap().to_string()
+    }
+
+    /// A ticket from the permission endpoint for `permissions` (JSON).
+    async fn ticket(&self, permissions: Value) -> String {
+        let reply = self.call("POST", "/perm", &permissions.to_string()).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.json()["ticket"].as_str().unwrap().to_string()
+    }
+
+    /// `POST /token` with the UMA grant as `client`.
+    async fn grant(&self, client: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("grant_type", UMA_TICKET_GRANT)];
+        all.extend_from_slice(fields);
+        self.server
+            .post_as(client, CLIENT_SECRET, "/token", &all)
+            .await
+    }
+
+    /// An ID token of this AS for `subject`, issued to `audience`, expiring in `ttl` seconds.
+    fn id_token(&self, subject: &str, audience: &str, ttl: i64) -> String {
+        let claims = IdTokenClaims {
+            iss: self.server.issuer.clone(),
+            sub: subject.into(),
+            aud: Audience::One(audience.into()),
+            exp: now() + ttl,
+            iat: now(),
+            auth_time: Some(now()),
+            nonce: None,
+            azp: None,
+            email: Some("bob@example.com".into()),
+            email_verified: Some(true),
+            name: None,
+            preferred_username: Some("bob".into()),
+            other: Default::default(),
+        };
+        self.server
+            .state
+            .keys
+            .signer()
+            .sign("JWT", &claims)
+            .unwrap()
+    }
+
+    async fn share(&self, resource: &str, scopes: &[&str], expires_at: Option<i64>) {
+        let share = ShareRecord {
+            id: secrets::new_handle().unwrap(),
+            owner: ALICE_SUB.into(),
+            resource_id: Some(resource.into()),
+            resource_type: None,
+            party_subject: Some(BOB_SUB.into()),
+            party_email: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at,
+            created_at: now(),
+            revoked_at: None,
+        };
+        assert!(
+            self.server
+                .state
+                .store
+                .insert_share(&share, 100)
+                .await
+                .unwrap()
+        );
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let headers = [
+            ("Authorization", format!("Bearer {}", self.pat)),
+            (
+                "Content-Type",
+                "application/x-www-form-urlencoded".to_string(),
+            ),
+        ];
+        let body = form(&[("token", token)]);
+        let reply = send(
+            self.server.addr,
+            "POST",
+            "/introspect",
+            &headers,
+            body.as_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+}
+
+fn assert_uma_error(reply: &Reply, status: u16, error: &str) {
+    assert_eq!(
+        (reply.status, reply.error().as_str()),
+        (status, error),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn unidentified_party_gets_need_info_with_a_new_ticket_and_the_id_token_claim() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let reply = uma.grant(CLIENT, &[("ticket", &ticket)]).await;
+    assert_uma_error(&reply, 403, "need_info");
+    let body = reply.json();
+    let fresh = body["ticket"].as_str().unwrap();
+    assert_ne!(fresh, ticket, "Grant §3.3.6: the new ticket differs");
+    assert_eq!(
+        body["required_claims"],
+        json!([{"claim_token_format": [ID_TOKEN], "friendly_name": "subject",
+                "issuer": [uma.server.issuer], "name": "sub"}])
+    );
+}
+
+#[tokio::test]
+async fn u1_a_ticket_is_consumed_when_presented() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    assert_uma_error(
+        &uma.grant(CLIENT, &[("ticket", &ticket)]).await,
+        403,
+        "need_info",
+    );
+    assert_uma_error(
+        &uma.grant(CLIENT, &[("ticket", &ticket)]).await,
+        400,
+        "invalid_grant",
+    );
+    assert_uma_error(
+        &uma.grant(CLIENT, &[("ticket", "bm90LWEtdGlja2V0")]).await,
+        400,
+        "invalid_grant",
+    );
+}
+
+#[tokio::test]
+async fn a_shared_resource_yields_an_rpt_whose_permissions_introspect() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    uma.share(&album, &["view"], None).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+    let reply = uma
+        .grant(
+            CLIENT,
+            &[
+                ("ticket", &ticket),
+                ("claim_token", &id_token),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let body = reply.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body.get("scope").is_none(), "Grant §3.3.5: no scope member");
+    assert!(body.get("upgraded").is_none());
+    let rpt = body["access_token"].as_str().unwrap();
+    let introspected = uma.introspect(rpt).await;
+    assert_eq!(introspected["active"], true);
+    assert_eq!(
+        introspected["permissions"],
+        json!([{"resource_id": album, "resource_scopes": ["view"]}])
+    );
+}
+
+#[tokio::test]
+async fn claims_gathered_for_need_info_carry_to_the_next_ticket() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    uma.share(&album, &["view"], None).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let first = uma.grant(CLIENT, &[("ticket", &ticket)]).await;
+    let fresh = first.json()["ticket"].as_str().unwrap().to_string();
+    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+    let reply = uma
+        .grant(
+            CLIENT,
+            &[
+                ("ticket", &fresh),
+                ("claim_token", &id_token),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn u4_an_identified_party_with_no_share_or_policy_is_denied() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+    let reply = uma
+        .grant(
+            CLIENT,
+            &[
+                ("ticket", &ticket),
+                ("claim_token", &id_token),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_uma_error(&reply, 403, "request_denied");
+    assert_eq!(reply.json().as_object().unwrap().len(), 1, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn deny_overrides_permit_across_scopes() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    uma.share(&album, &["view"], None).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view", "edit"]}))
+        .await;
+    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+    let reply = uma
+        .grant(
+            CLIENT,
+            &[
+                ("ticket", &ticket),
+                ("claim_token", &id_token),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_uma_error(&reply, 403, "request_denied");
+}
+
+#[tokio::test]
+async fn u5_claim_tokens_for_another_client_expired_or_forged_get_need_info() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    uma.share(&album, &["view"], None).await;
+    let forged = SigningKey::generate("forged")
+        .unwrap()
+        .sign("JWT", &json!({"iss": uma.server.issuer, "sub": BOB_SUB, "aud": CLIENT, "exp": now() + 300, "iat": now()}))
+        .unwrap();
+    for (token, format) in [
+        (uma.id_token(BOB_SUB, OTHER, 300), ID_TOKEN),
+        (uma.id_token(BOB_SUB, CLIENT, -1), ID_TOKEN),
+        (forged, ID_TOKEN),
+        (
+            uma.id_token(BOB_SUB, CLIENT, 300),
+            "urn:example:unknown-format",
+        ),
+        (uma.id_token("u-nobody", CLIENT, 300), ID_TOKEN),
+    ] {
+        let ticket = uma
+            .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+            .await;
+        let reply = uma
+            .grant(
+                CLIENT,
+                &[
+                    ("ticket", &ticket),
+                    ("claim_token", &token),
+                    ("claim_token_format", format),
+                ],
+            )
+            .await;
+        assert_uma_error(&reply, 403, "need_info");
+        assert!(reply.json()["required_claims"][0]["claim_token_format"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn a_ticket_handed_to_one_client_is_refused_from_another() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let fresh = uma.grant(CLIENT, &[("ticket", &ticket)]).await.json()["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_uma_error(
+        &uma.grant(OTHER, &[("ticket", &fresh)]).await,
+        400,
+        "invalid_grant",
+    );
+}
+
+#[tokio::test]
+async fn ask_me_submits_a_request_the_owner_approves_with_fewer_scopes() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let store = &uma.server.state.store;
+    store
+        .bind(&BindingRecord {
+            owner: ALICE_SUB.into(),
+            target_kind: "all".into(),
+            target: String::new(),
+            policy: None,
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view", "edit"]}))
+        .await;
+    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+    let reply = uma
+        .grant(
+            CLIENT,
+            &[
+                ("ticket", &ticket),
+                ("claim_token", &id_token),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_uma_error(&reply, 403, "request_submitted");
+    assert_eq!(reply.json()["interval"], 5);
+    let polled = reply.json()["ticket"].as_str().unwrap().to_string();
+
+    // Still pending: request_submitted again, with yet another ticket, and no second request.
+    let again = uma.grant(CLIENT, &[("ticket", &polled)]).await;
+    assert_uma_error(&again, 403, "request_submitted");
+    let pending = store
+        .access_requests(ALICE_SUB, Some(status::PENDING), 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].subject, BOB_SUB);
+
+    let granted = json!([{"resource_id": album, "resource_scopes": ["view"]}]).to_string();
+    assert!(
+        store
+            .decide_access_request(
+                ALICE_SUB,
+                &pending[0].id,
+                status::APPROVED,
+                Some(&granted),
+                None,
+                now()
+            )
+            .await
+            .unwrap()
+    );
+    // Approved fewer scopes than asked: edit is refused, so the whole request is denied…
+    let next = again.json()["ticket"].as_str().unwrap().to_string();
+    assert_uma_error(
+        &uma.grant(CLIENT, &[("ticket", &next)]).await,
+        403,
+        "request_denied",
+    );
+}
+
+#[tokio::test]
+async fn an_approved_request_yields_the_rpt_on_the_next_poll_and_a_denied_one_request_denied() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let store = &uma.server.state.store;
+    store
+        .bind(&BindingRecord {
+            owner: ALICE_SUB.into(),
+            target_kind: "resource".into(),
+            target: album.clone(),
+            policy: None,
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    for decision in [status::APPROVED, status::DENIED] {
+        let ticket = uma
+            .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+            .await;
+        let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+        let reply = uma
+            .grant(
+                CLIENT,
+                &[
+                    ("ticket", &ticket),
+                    ("claim_token", &id_token),
+                    ("claim_token_format", ID_TOKEN),
+                ],
+            )
+            .await;
+        assert_uma_error(&reply, 403, "request_submitted");
+        let polled = reply.json()["ticket"].as_str().unwrap().to_string();
+        let pending = store
+            .access_requests(ALICE_SUB, Some(status::PENDING), 10)
+            .await
+            .unwrap();
+        let granted = json!([{"resource_id": album, "resource_scopes": ["view"]}]).to_string();
+        assert!(
+            store
+                .decide_access_request(
+                    ALICE_SUB,
+                    &pending[0].id,
+                    decision,
+                    Some(&granted),
+                    Some(now() + 3600),
+                    now()
+                )
+                .await
+                .unwrap()
+        );
+        let reply = uma.grant(CLIENT, &[("ticket", &polled)]).await;
+        if decision == status::APPROVED {
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            let rpt = reply.json()["access_token"].as_str().unwrap().to_string();
+            let perms = &uma.introspect(&rpt).await["permissions"];
+            assert_eq!(perms[0]["resource_scopes"], json!(["view"]));
+            assert!(
+                perms[0]["exp"].as_i64().unwrap() <= now() + 3600,
+                "the approval's expiry"
+            );
+        } else {
+            assert_uma_error(&reply, 403, "request_denied");
+        }
+    }
+}
+
+#[tokio::test]
+async fn d_upgrade_revoke_an_rpt_of_the_same_client_and_party_is_merged_and_revoked() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let other = uma.register(ALBUM).await;
+    uma.share(&album, &["view"], None).await;
+    uma.share(&other, &["view"], None).await;
+    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+    let claims = [
+        ("claim_token", id_token.as_str()),
+        ("claim_token_format", ID_TOKEN),
+    ];
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let mut fields = vec![("ticket", ticket.as_str())];
+    fields.extend_from_slice(&claims);
+    let first = uma.grant(CLIENT, &fields).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let ticket = uma
+        .ticket(json!({"resource_id": other, "resource_scopes": ["view"]}))
+        .await;
+    let mut fields = vec![("ticket", ticket.as_str()), ("rpt", first.as_str())];
+    fields.extend_from_slice(&claims);
+    let reply = uma.grant(CLIENT, &fields).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["upgraded"], true);
+    let second = reply.json()["access_token"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    assert_eq!(
+        uma.introspect(&first).await,
+        json!({"active": false}),
+        "old RPT revoked"
+    );
+    let perms = uma.introspect(&second).await["permissions"].clone();
+    assert_eq!(perms.as_array().unwrap().len(), 2, "{perms}");
+
+    // D-RPT-PARAM: another client's RPT is ignored, not merged, not revoked.
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let other_token = uma.id_token(BOB_SUB, OTHER, 300);
+    let reply = uma
+        .grant(
+            OTHER,
+            &[
+                ("ticket", &ticket),
+                ("rpt", &second),
+                ("claim_token", &other_token),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.json().get("upgraded").is_none());
+    assert_eq!(uma.introspect(&second).await["active"], true);
+}
+
+#[tokio::test]
+async fn invalid_scope_when_a_requested_scope_is_on_no_ticket_resource() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let reply = uma
+        .grant(CLIENT, &[("ticket", &ticket), ("scope", "delete")])
+        .await;
+    assert_uma_error(&reply, 400, "invalid_scope");
+}
+
+#[tokio::test]
+async fn a_pre_registered_requested_scope_is_added_to_the_assessment() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    uma.share(&album, &["view", "print"], None).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+    let reply = uma
+        .grant(
+            CLIENT,
+            &[
+                ("ticket", &ticket),
+                ("scope", "print"),
+                ("claim_token", &id_token),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let rpt = reply.json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        uma.introspect(&rpt).await["permissions"][0]["resource_scopes"],
+        json!(["view", "print"])
+    );
+}
+
+#[tokio::test]
+async fn a_client_not_registered_for_the_grant_is_unauthorized() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let reply = uma
+        .server
+        .token(&[("grant_type", UMA_TICKET_GRANT), ("ticket", &ticket)])
+        .await;
+    assert_uma_error(&reply, 400, "unauthorized_client");
+}
+
+#[tokio::test]
+async fn a_bound_wasm_policy_decides_and_its_failure_denies() {
+    let uma = Uma::start().await;
+    let album = uma.register(ALBUM).await;
+    let store = &uma.server.state.store;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/fixtures/hostile");
+    for (fixture, expected) in [("permit-all.wat", 200), ("trap.wat", 403)] {
+        let bytes = std::fs::read(root.join(fixture)).unwrap();
+        let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+        let stored = store
+            .insert_policy_version(
+                ALICE_SUB,
+                fixture,
+                &secrets::new_handle().unwrap(),
+                "digest",
+                &encoded,
+                bytes.len() as i64,
+                crate::store::PolicyQuota {
+                    policies: 10,
+                    versions: 10,
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        let crate::store::PolicyInsert::Stored { policy_id, version } = stored else {
+            panic!("{stored:?}")
+        };
+        store
+            .bind(&BindingRecord {
+                owner: ALICE_SUB.into(),
+                target_kind: "type".into(),
+                target: "album".into(),
+                policy: Some((policy_id, version)),
+                created_at: now(),
+            })
+            .await
+            .unwrap();
+        let ticket = uma
+            .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+            .await;
+        let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
+        let reply = uma
+            .grant(
+                CLIENT,
+                &[
+                    ("ticket", &ticket),
+                    ("claim_token", &id_token),
+                    ("claim_token_format", ID_TOKEN),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, expected, "{fixture}: {}", reply.body);
+        let log = store.decisions(ALICE_SUB, Some(&album), 1).await.unwrap();
+        assert_eq!(
+            log[0].outcome,
+            if expected == 200 { "permit" } else { "deny" }
+        );
+        assert!(
+            log[0].explanation.contains("policy"),
+            "{}",
+            log[0].explanation
+        );
+    }
+}
