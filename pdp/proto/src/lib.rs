@@ -21,6 +21,7 @@
 //! | [`registration`] | RFC 7591 client metadata with `claims_redirect_uris` |
 //! | [`jwk`], [`claims`] | JWKS; ID token, RPT and userinfo claims |
 //! | [`jws`] | ES256 compact JWS: signing and strict verification |
+//! | [`owner`] | umagate's owner API: shares, pending requests, policies, bindings, decision log |
 //! | [`challenge`] | `WWW-Authenticate: UMA`/`Bearer` and the `Warning: 199` fallback |
 //! | [`paths`] | endpoint paths shared by the router and the discovery document |
 //! | [`path`] | the request path canonicalizer |
@@ -35,6 +36,7 @@ pub mod introspection;
 pub mod json;
 pub mod jwk;
 pub mod jws;
+pub mod owner;
 pub mod path;
 pub mod paths;
 pub mod permission;

@@ -7,11 +7,14 @@ mod client_auth;
 mod discovery;
 pub mod error;
 mod introspect;
+mod owner;
 mod protection;
 mod register;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod token;
+#[cfg(test)]
+pub(crate) mod umakit;
 mod userinfo;
 
 use std::sync::Arc;
@@ -120,6 +123,10 @@ pub fn router(state: State) -> Router {
             post(protection::permission).fallback(protection::permission_not_allowed),
         )
         .nest("/admin", admin::router())
+        .nest(
+            "/owner",
+            owner::router(state.config.policies.max_component_bytes),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(security_headers))

@@ -157,16 +157,35 @@ pub async fn revoke(
 
 /// The permissions of an RPT still to report at `now`: those whose resource is still registered
 /// by the RPT's resource server for its owner (D-RESOURCE-DELETE) and whose own `exp` has not
-/// passed (FedAuthz §5.1.1: the earlier of the token's and the permission's `exp` wins).
+/// passed (FedAuthz §5.1.1: the earlier of the token's and the permission's `exp` wins), with
+/// only the scopes its record still holds (a revoked share removes them at once).
 pub async fn live_permissions(
     store: &Store,
     claims: &RptClaims,
     record: &RptRecord,
     now: i64,
 ) -> Result<Vec<Permission>, StoreError> {
+    // The record is what still holds: a revoked share narrows it, never the signed claims.
+    let recorded: Vec<Permission> = serde_json::from_str(&record.permissions)
+        .map_err(|e| StoreError::new(format!("RPT record {}: {e}", record.jti)))?;
     let mut live = Vec::with_capacity(claims.permissions.len());
-    for permission in &claims.permissions {
+    // The record lists the same permissions in the same order, only ever narrowed.
+    for (i, permission) in claims.permissions.iter().enumerate() {
         if permission.exp.is_some_and(|exp| exp <= now) {
+            continue;
+        }
+        let Some(still) = recorded
+            .get(i)
+            .filter(|r| r.resource_id == permission.resource_id)
+        else {
+            continue;
+        };
+        let was_scoped = !permission.resource_scopes.is_empty();
+        let mut permission = permission.clone();
+        permission
+            .resource_scopes
+            .retain(|s| still.resource_scopes.contains(s));
+        if was_scoped && permission.resource_scopes.is_empty() {
             continue;
         }
         if store
@@ -174,7 +193,7 @@ pub async fn live_permissions(
             .await?
             .is_some()
         {
-            live.push(permission.clone());
+            live.push(permission);
         }
     }
     Ok(live)

@@ -25,8 +25,9 @@ use tokio::sync::Barrier;
 use umagate_proto::registration::ClientMetadata;
 use umagate_proto::scope::Scopes;
 use umagate_server::store::{
-    AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, ResourceRecord, RptRecord,
-    SessionRecord, Store, TicketRecord, TokenKind, TokenRecord, UserRecord,
+    AccessRequestRecord, AuthCode, BindingRecord, ClientRecord, CodeRedemption, KeyRecord,
+    PctRecord, PolicyInsert, PolicyQuota, Refresh, ResourceRecord, RptRecord, SessionRecord,
+    ShareRecord, Store, TicketRecord, TokenKind, TokenRecord, UserRecord, status,
 };
 
 /// Instantiates each named `async fn(Db)` once per engine, on a 4-worker multi-thread runtime.
@@ -71,6 +72,9 @@ on_both!(
     two_concurrent_ticket_consumptions_one_wins,
     sixteen_concurrent_ticket_consumptions_one_wins,
     rpts_round_trip_and_revoke_only_for_their_client,
+    shares_match_by_resource_type_subject_email_and_expiry,
+    an_access_request_is_decided_once,
+    policy_versions_bindings_and_pcts,
 );
 
 /// A fixed "now": the store never reads the clock.
@@ -1255,4 +1259,279 @@ async fn rpts_round_trip_and_revoke_only_for_their_client(db: Db) {
     assert_eq!(store.rpt("j-2").await.unwrap(), None);
     assert!(store.rpt("j-1").await.unwrap().is_some());
     assert!(store.rpt("j-3").await.unwrap().is_some());
+}
+
+fn share_record(id: &str) -> ShareRecord {
+    ShareRecord {
+        id: id.into(),
+        owner: "u-alice".into(),
+        resource_id: Some("r1".into()),
+        resource_type: None,
+        party_subject: Some("u-bob".into()),
+        party_email: None,
+        scopes: vec!["view".into()],
+        expires_at: None,
+        created_at: NOW,
+        revoked_at: None,
+    }
+}
+
+async fn shares_match_by_resource_type_subject_email_and_expiry(db: Db) {
+    let store = db.open().await;
+    let by_type = ShareRecord {
+        resource_id: None,
+        resource_type: Some("album".into()),
+        party_subject: None,
+        party_email: Some("bob@example.com".into()),
+        expires_at: Some(NOW + 100),
+        ..share_record("s-2")
+    };
+    assert!(store.insert_share(&share_record("s-1"), 2).await.unwrap());
+    assert!(store.insert_share(&by_type, 2).await.unwrap());
+    assert!(
+        !store.insert_share(&share_record("s-3"), 2).await.unwrap(),
+        "limit"
+    );
+    let ids = |v: Vec<ShareRecord>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let found = |rid, ty, sub, email, now| {
+        let store = store.clone();
+        async move {
+            ids(store
+                .applicable_shares("u-alice", rid, ty, sub, email, now)
+                .await
+                .unwrap())
+        }
+    };
+    assert_eq!(found("r1", None, "u-bob", None, NOW).await, ["s-1"]);
+    assert_eq!(
+        found("r2", Some("album"), "", Some("bob@example.com"), NOW).await,
+        ["s-2"]
+    );
+    assert!(
+        found("r2", Some("album"), "", Some("bob@example.com"), NOW + 100)
+            .await
+            .is_empty(),
+        "expired"
+    );
+    assert!(
+        found("r2", None, "", None, NOW).await.is_empty(),
+        "no type, no email: nothing"
+    );
+    assert!(found("r1", None, "u-carol", None, NOW).await.is_empty());
+    assert!(
+        store
+            .applicable_shares("u-carol", "r1", None, "u-bob", None, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.revoke_share("u-carol", "s-1", NOW).await.unwrap(),
+        None,
+        "another owner's"
+    );
+    assert!(
+        store
+            .revoke_share("u-alice", "s-1", NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.revoke_share("u-alice", "s-1", NOW).await.unwrap(),
+        None,
+        "once"
+    );
+    assert_eq!(ids(store.shares("u-alice").await.unwrap()), ["s-2"]);
+}
+
+async fn an_access_request_is_decided_once(db: Db) {
+    let store = db.open().await;
+    let request = AccessRequestRecord {
+        id: "q-1".into(),
+        owner: "u-alice".into(),
+        rs_client_id: "rs".into(),
+        client_id: "app".into(),
+        subject: "u-bob".into(),
+        permissions: r#"[{"resource_id":"r1","resource_scopes":["view"]}]"#.into(),
+        status: status::PENDING.into(),
+        granted: None,
+        grant_expires_at: None,
+        created_at: NOW,
+        decided_at: None,
+    };
+    assert!(store.insert_access_request(&request, 1).await.unwrap());
+    let second = AccessRequestRecord {
+        id: "q-2".into(),
+        ..request.clone()
+    };
+    assert!(
+        !store.insert_access_request(&second, 1).await.unwrap(),
+        "pending limit"
+    );
+    assert!(
+        !store
+            .decide_access_request("u-carol", "q-1", status::APPROVED, None, None, NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .decide_access_request("u-alice", "q-1", status::DENIED, None, None, NOW + 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_access_request("u-alice", "q-1", status::APPROVED, None, None, NOW + 2)
+            .await
+            .unwrap(),
+        "decided once"
+    );
+    let stored = store.access_request("q-1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.decided_at),
+        (status::DENIED, Some(NOW + 1))
+    );
+    assert_eq!(
+        store
+            .access_requests("u-alice", Some(status::PENDING), 10)
+            .await
+            .unwrap(),
+        []
+    );
+    assert_eq!(
+        store
+            .access_requests("u-alice", None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn policy_versions_bindings_and_pcts(db: Db) {
+    let store = db.open().await;
+    let quota = PolicyQuota {
+        policies: 1,
+        versions: 2,
+    };
+    let put = |name: &'static str, id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .insert_policy_version("u-alice", name, id, "d", "AAAA", 3, quota, NOW)
+                .await
+                .unwrap()
+        }
+    };
+    let first = put("p", "id-1").await;
+    assert_eq!(
+        first,
+        PolicyInsert::Stored {
+            policy_id: "id-1".into(),
+            version: 1
+        }
+    );
+    assert_eq!(
+        put("p", "id-x").await,
+        PolicyInsert::Stored {
+            policy_id: "id-1".into(),
+            version: 2
+        }
+    );
+    assert!(matches!(put("p", "id-x").await, PolicyInsert::OverQuota(_)));
+    assert!(matches!(put("q", "id-2").await, PolicyInsert::OverQuota(_)));
+    assert_eq!(store.policies("u-alice").await.unwrap()[0].latest, 2);
+    assert!(
+        store
+            .policy_versions("u-carol", "id-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .policy_component("u-carol", "id-1", 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.policy_component("u-alice", "id-1", 2).await.unwrap(),
+        Some(("d".into(), "AAAA".into()))
+    );
+
+    let binding = |kind: &str, target: &str, policy: Option<(String, i64)>| BindingRecord {
+        owner: "u-alice".into(),
+        target_kind: kind.into(),
+        target: target.into(),
+        policy,
+        created_at: NOW,
+    };
+    store.bind(&binding("all", "", None)).await.unwrap();
+    store
+        .bind(&binding("type", "album", Some(("id-1".into(), 1))))
+        .await
+        .unwrap();
+    store
+        .bind(&binding("type", "album", Some(("id-1".into(), 2))))
+        .await
+        .unwrap();
+    let for_r = |id: &'static str, ty: Option<&'static str>| {
+        let store = store.clone();
+        async move { store.binding_for("u-alice", id, ty).await.unwrap().unwrap() }
+    };
+    assert_eq!(
+        for_r("r1", Some("album")).await.policy,
+        Some(("id-1".into(), 2)),
+        "rebinding replaces"
+    );
+    assert_eq!(for_r("r1", Some("photo")).await.target_kind, "all");
+    store
+        .bind(&binding("resource", "r1", Some(("id-1".into(), 1))))
+        .await
+        .unwrap();
+    assert_eq!(
+        for_r("r1", Some("album")).await.target_kind,
+        "resource",
+        "most specific wins"
+    );
+    assert!(
+        store
+            .binding_for("u-carol", "r1", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.unbind("u-alice", "type", "album").await.unwrap());
+    assert!(!store.unbind("u-alice", "type", "album").await.unwrap());
+    assert_eq!(store.bindings("u-alice").await.unwrap().len(), 2);
+
+    let pct = PctRecord {
+        token_hash: "h-1".into(),
+        client_id: "app".into(),
+        subject: "u-bob".into(),
+        party: "{}".into(),
+        issued_at: NOW,
+        expires_at: NOW + 10,
+        revoked_at: None,
+    };
+    store.insert_pct(&pct).await.unwrap();
+    assert!(
+        store.live_pct("h-1", "other", NOW).await.unwrap().is_none(),
+        "bound to its client"
+    );
+    assert!(
+        store
+            .live_pct("h-1", "app", NOW + 10)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert_eq!(store.live_pct("h-1", "app", NOW).await.unwrap(), Some(pct));
+    assert!(!store.revoke_pct("h-1", "other", NOW).await.unwrap());
+    assert!(store.revoke_pct("h-1", "app", NOW).await.unwrap());
+    assert!(store.live_pct("h-1", "app", NOW).await.unwrap().is_none());
 }

@@ -99,6 +99,16 @@ impl PolicyRuntime {
         Ok(evaluation)
     }
 
+    /// Keeps a policy just checked at upload, so its first evaluation compiles nothing.
+    pub fn remember(&self, key: (String, i64), loaded: LoadedPolicy) {
+        if let Ok(mut map) = self.loaded.lock() {
+            if map.len() >= MAX_LOADED {
+                map.clear();
+            }
+            map.insert(key, loaded);
+        }
+    }
+
     fn loaded_policy(&self, key: &(String, i64)) -> Option<LoadedPolicy> {
         self.loaded.lock().ok()?.get(key).cloned()
     }
@@ -113,12 +123,7 @@ impl PolicyRuntime {
             .decode(encoded)
             .map_err(|e| format!("stored component is corrupt: {e}"))?;
         let loaded = self.check(&bytes)?;
-        if let Ok(mut map) = self.loaded.lock() {
-            if map.len() >= MAX_LOADED {
-                map.clear();
-            }
-            map.insert(key.clone(), loaded.clone());
-        }
+        self.remember(key.clone(), loaded.clone());
         Ok(loaded)
     }
 }

@@ -113,21 +113,32 @@ pub(super) async fn pat_record(
     token: &str,
     now: i64,
 ) -> Result<TokenRecord, ApiError> {
+    scoped_access_token(state, token, now, UMA_PROTECTION_SCOPE).await
+}
+
+/// The stored access token behind `token` if it is active and was granted `scope`, or the
+/// RFC 6750 error (401 `invalid_token`, 403 `insufficient_scope`).
+pub(super) async fn scoped_access_token(
+    state: &State,
+    token: &str,
+    now: i64,
+    scope: &str,
+) -> Result<TokenRecord, ApiError> {
     let record = match state.store.token(&secrets::digest(token)).await? {
         Some(t) if t.kind == TokenKind::Access && t.is_active(now) => t,
         _ => {
             return Err(bearer_error(
                 ErrorCode::InvalidToken,
                 None,
-                "the PAT is invalid, expired or revoked",
+                "the access token is invalid, expired or revoked",
             ));
         }
     };
-    if !record.scope.split(' ').any(|s| s == UMA_PROTECTION_SCOPE) {
+    if !record.scope.split(' ').any(|s| s == scope) {
         return Err(bearer_error(
             ErrorCode::InsufficientScope,
-            Some(UMA_PROTECTION_SCOPE),
-            "the token was not granted `uma_protection`",
+            Some(scope),
+            &format!("the token was not granted `{scope}`"),
         ));
     }
     Ok(record)

@@ -10,6 +10,7 @@ use http::{HeaderMap, StatusCode, Uri};
 use sha2::{Digest, Sha256};
 use umagate_proto::claims::{Audience, IdTokenClaims};
 use umagate_proto::form::Form;
+use umagate_proto::owner::OWNER_SCOPE;
 use umagate_proto::scope::Scopes;
 use umagate_proto::token::{CodeVerifier, TokenRequest, TokenRequestForm, TokenResponse};
 use umagate_proto::{ErrorCode, Secret, UMA_PROTECTION_SCOPE};
@@ -105,8 +106,8 @@ pub fn form_body(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Form, Ap
 /// The OpenID Connect scopes every client may ask a user for.
 pub(super) const OIDC_SCOPES: &[&str] = &["openid", "email", "profile"];
 
-/// The scopes a client may obtain: its registered `scope`, the OIDC scopes, and
-/// `uma_protection` for trusted resource servers.
+/// The scopes a client may obtain: its registered `scope`, the OIDC scopes and `uma_owner` (for
+/// a user, with their consent), and `uma_protection` for trusted resource servers.
 pub(super) fn allowed_scopes(client: &ClientRecord) -> Vec<String> {
     let mut allowed: Vec<String> = client
         .metadata
@@ -116,6 +117,7 @@ pub(super) fn allowed_scopes(client: &ClientRecord) -> Vec<String> {
         .map(|s| s.to_string())
         .collect();
     allowed.extend(OIDC_SCOPES.iter().map(|s| s.to_string()));
+    allowed.push(OWNER_SCOPE.into());
     if client.resource_server {
         allowed.push(UMA_PROTECTION_SCOPE.into());
     }
@@ -150,7 +152,7 @@ async fn client_credentials(
         None if client.resource_server => vec![UMA_PROTECTION_SCOPE.into()],
         None => allowed
             .iter()
-            .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
+            .filter(|s| !OIDC_SCOPES.contains(&s.as_str()) && *s != OWNER_SCOPE)
             .cloned()
             .collect(),
         Some(s) if client.resource_server && s.iter().all(|t| t.as_str() == "openid") => {
@@ -158,9 +160,11 @@ async fn client_credentials(
         }
         Some(s) => {
             // A PAT without an owner's consent is only for trusted resource servers.
+            // `uma_owner` acts for a user: never without one.
             let forbidden = |t: &str| {
                 !allowed.iter().any(|a| a == t)
                     || (t == UMA_PROTECTION_SCOPE && !client.resource_server)
+                    || t == OWNER_SCOPE
             };
             if let Some(bad) = s.iter().find(|t| forbidden(t.as_str())) {
                 return Err(ApiError::new(

@@ -137,6 +137,39 @@ impl Store {
         row.as_ref().map(resource).transpose()
     }
 
+    /// The owner's resource `id`, whichever resource server registered it.
+    pub async fn owned_resource(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE id = $1 AND owner = $2"
+        ))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(resource).transpose()
+    }
+
+    /// The owner's resources across resource servers, oldest first; at most `limit`.
+    pub async fn owned_resources(
+        &self,
+        owner: &str,
+        limit: i64,
+    ) -> Result<Vec<ResourceRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE owner = $1 \
+             ORDER BY created_at, id LIMIT $2"
+        ))
+        .bind(owner)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(resource).collect()
+    }
+
     /// The ids of this (resource server, owner) pair's resources, oldest first.
     pub async fn resource_ids(
         &self,

@@ -101,19 +101,13 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// The unrevoked, unexpired RPT records of `owner`'s resources held by `subject`.
-    pub async fn live_rpts_of(
-        &self,
-        owner: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<Vec<RptRecord>, StoreError> {
+    /// The unrevoked, unexpired RPT records for `owner`'s resources.
+    pub async fn live_rpts_of(&self, owner: &str, now: i64) -> Result<Vec<RptRecord>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {RPT_COLUMNS} FROM rpts WHERE owner = $1 AND subject = $2 \
-             AND revoked_at IS NULL AND expires_at > $3"
+            "SELECT {RPT_COLUMNS} FROM rpts WHERE owner = $1 \
+             AND revoked_at IS NULL AND expires_at > $2"
         ))
         .bind(owner)
-        .bind(subject)
         .bind(now)
         .fetch_all(self.pool())
         .await?;
