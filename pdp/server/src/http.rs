@@ -100,6 +100,10 @@ pub fn router(state: State) -> Router {
         )
         .route(paths::REGISTER, post(register::register))
         .route(
+            paths::CLAIMS_INTERACTION,
+            get(authorize::claims::interaction),
+        )
+        .route(
             paths::RESOURCE_REGISTRATION,
             get(protection::list)
                 .post(protection::create)

@@ -19,6 +19,7 @@
 
 use super::browser::{cookie, html, throttle};
 
+pub mod claims;
 mod consent;
 mod login;
 mod pages;
@@ -148,6 +149,10 @@ struct Params {
     code_challenge: String,
     /// OIDC nonce.
     nonce: Option<String>,
+    /// Set when this is claims gathering for the UMA grant (Grant §3.3.2), not an
+    /// authorization request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<claims::Gathering>,
 }
 
 impl Params {
@@ -346,8 +351,10 @@ async fn dispatch(
     };
     match form.get("action") {
         Some("login") => login::login(state, headers, &form, &pending, peer, now).await,
-        Some("approve") => consent::decide(state, headers, &pending, true, now).await,
-        Some("deny") => consent::decide(state, headers, &pending, false, now).await,
+        Some(action @ ("approve" | "deny")) => {
+            let persist = form.get("persist") == Some("yes");
+            consent::decide(state, headers, &pending, action == "approve", persist, now).await
+        }
         _ => Err(Failure::bad_request(
             "Invalid request",
             "The form was not understood.",

@@ -7,7 +7,8 @@ use axum::extract::State as Extract;
 use axum::response::Response;
 use http::StatusCode;
 use umagate_proto::discovery::ServerMetadata;
-use umagate_proto::{UMA_PROTECTION_SCOPE, paths};
+use umagate_proto::owner::OWNER_SCOPE;
+use umagate_proto::{UMA_PROTECTION_SCOPE, UMA_TICKET_GRANT, paths};
 
 use super::State;
 use super::error::json;
@@ -25,10 +26,22 @@ pub fn metadata_for(state: &State) -> ServerMetadata {
         jwks_uri: at(paths::JWKS),
         registration_endpoint: (state.config.registration.mode != RegistrationMode::Closed)
             .then(|| format!("{issuer}{}", paths::REGISTER)),
-        scopes_supported: list(&["openid", "email", "profile", UMA_PROTECTION_SCOPE]),
+        scopes_supported: list(&[
+            "openid",
+            "email",
+            "profile",
+            UMA_PROTECTION_SCOPE,
+            OWNER_SCOPE,
+        ]),
         response_types_supported: vec!["code".into()],
         response_modes_supported: list(&["query"]),
-        grant_types_supported: list(&["authorization_code", "client_credentials", "refresh_token"]),
+        grant_types_supported: list(&[
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            UMA_TICKET_GRANT,
+        ]),
+        claims_interaction_endpoint: at(paths::CLAIMS_INTERACTION),
         token_endpoint_auth_methods_supported: list(&[
             "client_secret_basic",
             "client_secret_post",

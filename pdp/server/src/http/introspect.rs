@@ -199,6 +199,15 @@ pub async fn revoke(
         return Ok(ok_no_store());
     }
     let hash = secrets::digest(request.token.expose());
+    // PCTs (Grant §3.7, `token_type_hint=pct`) share the handle format; whatever the hint says,
+    // a PCT of this client is revoked (RFC 7009 §2.1: the hint only speeds up the lookup).
+    if state
+        .store
+        .revoke_pct(&hash, &caller.client_id, now)
+        .await?
+    {
+        return Ok(ok_no_store());
+    }
     if let Some(token) = state.store.token(&hash).await?
         && token.client_id == caller.client_id
     {

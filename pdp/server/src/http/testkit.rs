@@ -49,7 +49,7 @@ pub fn challenge() -> String {
 }
 
 /// argon2 hashes are slow to make; every server shares one set.
-fn hashes() -> &'static (String, String) {
+pub fn hashes() -> &'static (String, String) {
     static HASHES: OnceLock<(String, String)> = OnceLock::new();
     HASHES.get_or_init(|| {
         (

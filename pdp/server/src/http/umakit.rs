@@ -17,7 +17,9 @@ pub const BOB_SUB: &str = "u-bob";
 /// The UMA client (confidential, pre-registered for `print`).
 pub const CLIENT: &str = "uma-app";
 pub const CLIENT_SECRET: &str = "uma-app-secret-0123456789abcdef";
-/// Another UMA client.
+/// The UMA client's one claims redirect URI (with a query of its own).
+pub const CLIENT_CLAIMS_CB: &str = "https://client.example/claims?from=as";
+/// Another UMA client (two claims redirect URIs).
 pub const OTHER: &str = "uma-other";
 pub const ID_TOKEN: &str = "http://openid.net/specs/openid-connect-core-1_0.html#IDToken";
 pub const ALBUM: &str =
@@ -33,10 +35,20 @@ impl Uma {
     pub async fn start() -> Self {
         let server = TestAs::start().await;
         let store = &server.state.store;
-        for id in [CLIENT, OTHER] {
+        for (id, claims_redirect_uris) in [
+            (CLIENT, vec![CLIENT_CLAIMS_CB.to_string()]),
+            (
+                OTHER,
+                vec![
+                    format!("{CLIENT_CLAIMS_CB}/1"),
+                    format!("{CLIENT_CLAIMS_CB}/2"),
+                ],
+            ),
+        ] {
             let metadata = ClientMetadata {
                 grant_types: vec![UMA_TICKET_GRANT.into()],
                 scope: Some(Scopes::parse("print").unwrap()),
+                claims_redirect_uris,
                 ..ClientMetadata::default()
             };
             let client = ClientRecord {
@@ -54,7 +66,7 @@ impl Uma {
             username: "bob".into(),
             email: Some("bob@example.com".into()),
             email_verified: true,
-            password_hash: "x".into(),
+            password_hash: hashes().1.clone(),
             created_at: 0,
         };
         assert!(store.insert_user(&bob).await.unwrap());

@@ -23,6 +23,7 @@ pub(super) async fn decide(
     headers: &HeaderMap,
     pending: &Pending<'_>,
     approve: bool,
+    persist: bool,
     now: i64,
 ) -> Result<Response, Failure> {
     let Some(session) = current_session(state, headers, now).await? else {
@@ -53,6 +54,10 @@ pub(super) async fn decide(
     let back = params.back(&state.issuer);
     let clear = [Cookies::for_issuer(&state.issuer).clear_csrf(pending.id)];
     let subject = &session.user.subject;
+    if let Some(gathering) = &params.claims {
+        return super::claims::finish(state, pending, gathering, &session, approve, persist, now)
+            .await;
+    }
     if !approve {
         tracing::info!(target: "audit", %subject, client = %client.client_id, "authorization denied by the user");
         return Ok(back.error(

@@ -83,6 +83,9 @@ pub(super) fn login(view: &View<'_>, username: Option<&str>, notice: Option<&str
 
 /// The consent page: who asks, for what, as whom, and where the answer goes (B5).
 pub(super) fn consent(view: &View<'_>, params: &Params, user: &UserRecord) -> String {
+    if params.claims.is_some() {
+        return claims_consent(view, params, user);
+    }
     let mut body = format!(
         "<p><strong>{}</strong> asks for access to your account:</p>\n<ul>\n",
         escape(view.client_name())
@@ -113,6 +116,37 @@ pub(super) fn consent(view: &View<'_>, params: &Params, user: &UserRecord) -> St
     document("Allow access?", &body)
 }
 
+/// The claims-gathering page (UMA Grant §3.3.2): the requesting party confirms who they are to
+/// the owner's authorization server, and may let the client keep that (a PCT).
+fn claims_consent(view: &View<'_>, params: &Params, user: &UserRecord) -> String {
+    let mut body = format!(
+        "<p><strong>{}</strong> asks for access to resources shared through this server. \
+         Confirm that you are <strong>{}</strong>{} so the owner's rules can decide.</p>\n",
+        escape(view.client_name()),
+        escape(&user.username),
+        user.email
+            .as_deref()
+            .map(|e| format!(" ({})", escape(e)))
+            .unwrap_or_default(),
+    );
+    let _ = writeln!(
+        body,
+        "<p class=\"muted\">Application id <code>{}</code>; you return to <code>{}</code>. \
+         Nothing about you is sent to the application.</p>",
+        escape(&view.client.client_id),
+        escape(destination(&params.redirect_to)),
+    );
+    body.push_str(&view.form_start());
+    body.push_str(
+        "<label><input type=\"checkbox\" name=\"persist\" value=\"yes\"> \
+         Remember this for this application (it may ask again without you)</label>\n\
+         <div class=\"actions\">\
+         <button type=\"submit\" name=\"action\" value=\"deny\" class=\"secondary\">Deny</button>\
+         <button type=\"submit\" name=\"action\" value=\"approve\">Confirm</button></div>\n</form>\n",
+    );
+    document("Confirm who you are", &body)
+}
+
 /// What a scope lets the client do, in words.
 fn describe(scope: &str) -> &str {
     match scope {
@@ -121,6 +155,9 @@ fn describe(scope: &str) -> &str {
         "profile" => "See your username",
         s if s == UMA_PROTECTION_SCOPE => {
             "Protect resources you own and manage who may access them"
+        }
+        s if s == umagate_proto::owner::OWNER_SCOPE => {
+            "Manage who may use your resources: shares, approvals and policies"
         }
         _ => "Access",
     }

@@ -91,11 +91,24 @@ pub(super) async fn start(
         state: request.state,
         code_challenge: request.code_challenge,
         nonce: request.nonce,
+        claims: None,
     };
 
+    first_page(state, &client, &params, headers, now).await
+}
+
+/// Keeps `params` as a pending request and shows the login page, or the consent page to a
+/// signed-in user.
+pub(super) async fn first_page(
+    state: &State,
+    client: &ClientRecord,
+    params: &Params,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Response, Failure> {
     let session = current_session(state, headers, now).await?;
     let (id, csrf) = (handle()?, handle()?);
-    let json = serde_json::to_string(&params).map_err(Failure::internal)?;
+    let json = serde_json::to_string(params).map_err(Failure::internal)?;
     state
         .store
         .insert_pending_authorization(
@@ -108,9 +121,9 @@ pub(super) async fn start(
         )
         .await?;
     let cookie = Cookies::for_issuer(&state.issuer).set_csrf(&id, &csrf, PENDING_SECS);
-    let view = View::new(&state.issuer, &id, &csrf, &client);
+    let view = View::new(&state.issuer, &id, &csrf, client);
     let page = match &session {
-        Some(session) => pages::consent(&view, &params, &session.user),
+        Some(session) => pages::consent(&view, params, &session.user),
         None => pages::login(&view, None, None),
     };
     Ok(html::response(StatusCode::OK, page, &[cookie]))
