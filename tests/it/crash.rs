@@ -6,20 +6,19 @@
 //! revocation inactive. Requests that got no response are indeterminate and not checked. Several
 //! kill/restart cycles run on the same database, each checking everything acknowledged so far.
 //!
-//! The HTTP client is a few lines over `std::net::TcpStream` (HTTP/1.1, `Connection: close`).
+//! The HTTP client and the server harness are `crate::wire`.
 
-use std::collections::hash_map::RandomState;
-use std::fs::File;
-use std::hash::{BuildHasher, Hasher};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use umagate_proto::paths;
+
+use crate::wire::{
+    Response, Scratch, Server, base64, call, form_encode, parse_response, random_u64,
+};
 
 const CLIENT_ID: &str = "crash-rs";
 const CLIENT_SECRET: &str = "crash-test-secret";
@@ -28,135 +27,32 @@ const WORKERS: usize = 4;
 /// Kill/restart cycles on the same database.
 const CYCLES: usize = 3;
 
-// === a minimal HTTP/1.1 client ===
-
-/// A response: status and body.
-struct Response {
-    status: u16,
-    body: String,
-}
-
-/// Sends one request on a fresh connection and reads the whole response (`Connection: close`).
+/// One request as the crash test's resource server (client_secret_basic for form posts).
 fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,
     form: Option<&str>,
 ) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(body) = form {
-        let credentials = base64(format!("{CLIENT_ID}:{CLIENT_SECRET}").as_bytes());
-        head.push_str(&format!(
-            "Authorization: Basic {credentials}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+    let basic = format!(
+        "Basic {}",
+        base64(format!("{CLIENT_ID}:{CLIENT_SECRET}").as_bytes())
+    );
+    let mut headers = Vec::new();
+    if form.is_some() {
+        headers.push(("Authorization", basic.as_str()));
+        headers.push(("Content-Type", "application/x-www-form-urlencoded"));
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    if let Some(body) = form {
-        stream.write_all(body.as_bytes())?;
-    }
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse_response(&raw).ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "incomplete HTTP response")
-    })
-}
-
-/// Parses a complete response; `None` if it was cut short (no full head, short body).
-fn parse_response(raw: &[u8]) -> Option<Response> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let mut chunked = false;
-    for line in lines {
-        let (name, value) = line.split_once(':')?;
-        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
-        if name == "content-length" && body.len() != value.parse::<usize>().ok()? {
-            return None;
-        }
-        if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
-            chunked = true;
-        }
-    }
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Some(Response {
-        status,
-        body: String::from_utf8(body).ok()?,
-    })
-}
-
-/// Decodes a chunked body; `None` unless it ends with the last chunk.
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_field = std::str::from_utf8(&data[..eol]).ok()?;
-        let size = usize::from_str_radix(size_field.split(';').next()?.trim(), 16).ok()?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// `application/x-www-form-urlencoded` value encoding.
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn random_u64() -> u64 {
-    RandomState::new().build_hasher().finish()
+    call(
+        addr,
+        method,
+        path,
+        &headers,
+        form.unwrap_or_default().as_bytes(),
+    )
 }
 
 // === the server under test ===
-
-/// A scratch directory: the configuration, the SQLite data and the server's logs.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Writes `umagate.toml` in `dir`: SQLite under `dir/data`, one confidential resource server.
 fn write_config(dir: &Path) {
@@ -170,85 +66,6 @@ fn write_config(dir: &Path) {
         ),
     )
     .unwrap();
-}
-
-/// A running `umagate serve`; killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts the server on a free loopback port (another port if that one was taken in the
-    /// meantime) and waits until it answers its metadata document.
-    fn start(dir: &Path, run: usize) -> Self {
-        Self::start_logging(dir, run, "warn")
-    }
-
-    /// Like `start`, with `RUST_LOG` set to `rust_log`.
-    fn start_logging(dir: &Path, run: usize, rust_log: &str) -> Self {
-        for attempt in 0..5 {
-            // Bind :0 to learn a free port, then hand it to the server.
-            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let log = dir.join(format!("serve-{run}-{attempt}.log"));
-            let out = File::create(&log).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_umagate"))
-                .arg("serve")
-                .arg("--config")
-                .arg(dir.join("umagate.toml"))
-                .arg("--listen")
-                .arg(addr.to_string())
-                .env_remove("UMAGATE_DATABASE_URL")
-                .env_remove("UMAGATE_ISSUER")
-                .env("RUST_LOG", rust_log)
-                .stdin(Stdio::null())
-                .stdout(out.try_clone().unwrap())
-                .stderr(out)
-                .spawn()
-                .expect("spawn umagate serve");
-            let mut server = Self { child, addr, log };
-            if server.wait_ready() {
-                return server;
-            }
-            let text = std::fs::read_to_string(&server.log).unwrap_or_default();
-            assert!(
-                text.contains("cannot listen"),
-                "umagate serve did not start:\n{text}"
-            );
-        }
-        panic!("no free port for umagate serve after 5 attempts");
-    }
-
-    /// Polls the metadata document until it answers 200 (true) or the process exits (false);
-    /// bounded.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                eprintln!("umagate serve exited early: {status}");
-                return false;
-            }
-            match request(self.addr, "GET", paths::OAUTH_METADATA, None) {
-                Ok(r) if r.status == 200 => return true,
-                _ => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        panic!("umagate serve not ready after 60 s:\n{text}");
-    }
 }
 
 // === the workload ===
@@ -374,25 +191,20 @@ fn introspect_all(addr: SocketAddr, tokens: &[String], expected: bool) -> Vec<St
 
 #[test]
 fn f3_sigkill_loses_no_acknowledged_token_or_revocation() {
-    let dir = std::env::temp_dir().join(format!(
-        "umagate-crash-{}-{:016x}",
-        std::process::id(),
-        random_u64()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let scratch = Scratch(dir);
+    let scratch = Scratch::new("crash");
     write_config(&scratch.0);
 
     let ledger = Mutex::new(Ledger::default());
     for cycle in 0..CYCLES {
         let started = Instant::now();
-        let mut server = Server::start(&scratch.0, cycle);
+        let mut server = Server::start(&scratch.0, &cycle.to_string(), "warn");
         let addr = server.addr;
         let acked = AtomicUsize::new(0);
         let killed = AtomicBool::new(false);
         // The kill lands at a random count of acknowledged operations, while every worker is
         // mid-request or about to send one.
         let kill_after = 200 + usize::try_from(random_u64() % 300).unwrap();
+        let mut status = None;
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..WORKERS)
                 .map(|_| scope.spawn(|| worker(addr, &ledger, &acked, &killed)))
@@ -410,9 +222,9 @@ fn f3_sigkill_loses_no_acknowledged_token_or_revocation() {
                 std::thread::sleep(Duration::from_millis(1));
             }
             killed.store(true, Ordering::SeqCst);
-            server.child.kill().expect("SIGKILL umagate serve");
+            status = Some(server.kill());
         });
-        let status = server.child.wait().unwrap();
+        let status = status.unwrap();
         assert!(
             !status.success(),
             "the server was killed, not stopped: {status}"
@@ -421,7 +233,7 @@ fn f3_sigkill_loses_no_acknowledged_token_or_revocation() {
         let killed_at = started.elapsed();
 
         // Restart on the same database and check everything acknowledged so far.
-        let server = Server::start(&scratch.0, cycle + 100);
+        let server = Server::start(&scratch.0, &format!("{cycle}-restart"), "warn");
         let book = ledger.lock().unwrap();
         let active = book.active();
         let lost = introspect_all(server.addr, &active, true);
@@ -482,15 +294,9 @@ fn the_http_helpers_parse_what_servers_send() {
 /// P4: with every log level on, no token, secret or password reaches the server's log.
 #[test]
 fn p4_logs_carry_no_secret() {
-    let dir = std::env::temp_dir().join(format!(
-        "umagate-p4-{}-{:016x}",
-        std::process::id(),
-        random_u64()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let scratch = Scratch(dir);
+    let scratch = Scratch::new("p4");
     write_config(&scratch.0);
-    let server = Server::start_logging(&scratch.0, 0, "trace");
+    let server = Server::start(&scratch.0, "trace", "trace");
     let issued = request(
         server.addr,
         "POST",

@@ -13,3 +13,5 @@ mod cli;
 mod crash;
 mod oauth;
 mod policy;
+mod replicas;
+mod wire;

@@ -74,10 +74,11 @@ pub async fn uma_ticket(
         PartyFrom::Invalid(reason) => {
             tracing::info!(target: "audit", client = %client.client_id, %reason, "claim token refused");
             let fresh = reissue(state, client, &ticket, &Carried::default(), None, now).await?;
-            let body = Assessment::NeedInfo(vec![decide::identity_claim(state)])
-                .error_response(Some(fresh), None, None)
-                .unwrap_or_else(umagate_proto::ErrorResponse::request_denied);
-            return Err(body.into());
+            return Err(refusal(
+                &Assessment::NeedInfo(vec![decide::identity_claim(state)]),
+                Some(fresh),
+                state,
+            ));
         }
     };
     let held = held_resources(state, &ticket).await?;
@@ -186,9 +187,20 @@ pub async fn uma_ticket(
     }
 }
 
+/// The error for a refusal; `need_info` also points at the claims interaction endpoint
+/// (`redirect_user`), where the requesting party can sign in instead of pushing a token.
 fn refusal(assessment: &Assessment, ticket: Option<Secret>, state: &State) -> ApiError {
+    let redirect_user = format!(
+        "{}{}",
+        state.issuer,
+        umagate_proto::paths::CLAIMS_INTERACTION
+    );
     assessment
-        .error_response(ticket, None, Some(state.config.uma.interval_secs))
+        .error_response(
+            ticket,
+            Some(redirect_user),
+            Some(state.config.uma.interval_secs),
+        )
         .map(ApiError::from)
         .unwrap_or_else(|| ApiError::Internal("a grant has no error response".into()))
 }

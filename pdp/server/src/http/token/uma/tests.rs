@@ -38,6 +38,11 @@ async fn unidentified_party_gets_need_info_with_a_new_ticket_and_the_id_token_cl
         json!([{"claim_token_format": [ID_TOKEN], "friendly_name": "subject",
                 "issuer": [uma.server.issuer], "name": "sub"}])
     );
+    assert_eq!(
+        body["redirect_user"],
+        format!("{}/claims", uma.server.issuer),
+        "the claims interaction endpoint"
+    );
 }
 
 #[tokio::test]
