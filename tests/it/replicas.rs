@@ -246,6 +246,7 @@ fn two_replicas_share_tickets_approvals_and_revocations_and_a_ticket_is_redeemed
         "{}",
         submitted.body
     );
+    assert_eq!(submitted.header("cache-control"), Some("no-store"));
     let polled = submitted.json()["ticket"].as_str().unwrap().to_string();
     // Alice approves on A; the poll on A gets the RPT.
     let pending = json_call(
