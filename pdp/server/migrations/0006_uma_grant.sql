@@ -104,6 +104,14 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_owner ON decisions (owner, created_at);
 
+-- Attributes an owner sets on a resource for their policies (a JSON object), removed with the
+-- resource.
+CREATE TABLE resource_attributes (
+    resource_id TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    attributes  TEXT NOT NULL
+);
+
 -- Per-owner settings: the webhook called when a request is submitted.
 CREATE TABLE owner_settings (
     owner       TEXT PRIMARY KEY,

@@ -333,7 +333,13 @@ async fn by_binding(
     };
     match binding.map(|b| b.policy) {
         Some(Some(policy)) => {
-            let input = policy_input(asked, remaining, now);
+            let attributes = state
+                .store
+                .attributes(&resource.owner, &resource.id)
+                .await?
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default();
+            let input = policy_input(asked, remaining, attributes, now);
             let evaluation = state
                 .pdp
                 .evaluate(&state.store, &resource.owner, &policy, input)
@@ -382,9 +388,14 @@ async fn by_binding(
     Ok(())
 }
 
-/// The policy's view of the request: the resource, the scopes (none for a resource-level
-/// request), the verified party, and the server's own context.
-fn policy_input(asked: &Asked<'_>, remaining: &[String], now: i64) -> PolicyInput {
+/// The policy's view of the request: the resource with its owner's attributes, the scopes (none
+/// for a resource-level request), the verified party, and the server's own context.
+fn policy_input(
+    asked: &Asked<'_>,
+    remaining: &[String],
+    attributes: BTreeMap<String, serde_json::Value>,
+    now: i64,
+) -> PolicyInput {
     let d = asked.description;
     PolicyInput {
         resource: ResourceFacts {
@@ -393,7 +404,7 @@ fn policy_input(asked: &Asked<'_>, remaining: &[String], now: i64) -> PolicyInpu
             name: d.name.clone(),
             owner: asked.resource.owner.clone(),
             scopes: d.resource_scopes.iter().map(|s| s.to_string()).collect(),
-            attributes: BTreeMap::new(),
+            attributes,
         },
         scopes: remaining
             .iter()

@@ -36,6 +36,10 @@ const LIST_LIMIT: i64 = 500;
 pub(super) fn router(max_component_bytes: usize) -> Router<State> {
     Router::new()
         .route("/resources", get(resources))
+        .route(
+            "/resources/{id}/attributes",
+            get(attributes).put(set_attributes),
+        )
         .route("/shares", get(shares::list).post(shares::create))
         .route("/shares/{id}", axum::routing::delete(shares::revoke))
         .route("/requests", get(requests::list))
@@ -155,6 +159,57 @@ async fn resources(Extract(state): Extract<State>, owner: Owner) -> Result<Respo
         out.push(description);
     }
     reply(StatusCode::OK, &out)
+}
+
+/// `GET /owner/resources/{id}/attributes`: what the owner's policies see as the resource's
+/// attributes (`{}` when none were set).
+async fn attributes(
+    Extract(state): Extract<State>,
+    owner: Owner,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    owned(&state, &owner, &id).await?;
+    let text = state
+        .store
+        .attributes(&owner.subject, &id)
+        .await?
+        .unwrap_or_else(|| "{}".into());
+    Ok(json(StatusCode::OK, text))
+}
+
+/// `PUT /owner/resources/{id}/attributes` with a JSON object: replaces the attributes (at most
+/// 64, names of 1 to 128 characters, each value at most 16 KiB as JSON).
+async fn set_attributes(
+    Extract(state): Extract<State>,
+    owner: Owner,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    use umagate_core::policy::{MAX_ATTRIBUTES, MAX_VALUE_BYTES};
+    owned(&state, &owner, &id).await?;
+    let map: serde_json::Map<String, serde_json::Value> = body(&headers, &bytes)?;
+    if map.len() > MAX_ATTRIBUTES {
+        return Err(invalid_request(format!(
+            "at most {MAX_ATTRIBUTES} attributes"
+        )));
+    }
+    for (name, value) in &map {
+        if name.is_empty() || name.len() > 128 {
+            return Err(invalid_request("attribute names: 1 to 128 characters"));
+        }
+        if value.to_string().len() > MAX_VALUE_BYTES {
+            return Err(invalid_request(format!(
+                "attribute `{name}`: at most {MAX_VALUE_BYTES} bytes"
+            )));
+        }
+    }
+    let text = serde_json::Value::Object(map).to_string();
+    state
+        .store
+        .set_attributes(&owner.subject, &id, &text)
+        .await?;
+    Ok(json(StatusCode::OK, text))
 }
 
 /// `GET /owner/decisions[?resource_id=…][&limit=…]`: the decision log, newest first.

@@ -170,6 +170,38 @@ impl Store {
         rows.iter().map(resource).collect()
     }
 
+    /// Replaces the attributes (a JSON object) the owner set on their resource `id`.
+    pub async fn set_attributes(
+        &self,
+        owner: &str,
+        id: &str,
+        attributes: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO resource_attributes (resource_id, owner, attributes) VALUES ($1, $2, $3) \
+             ON CONFLICT (resource_id) DO UPDATE SET attributes = excluded.attributes \
+             WHERE resource_attributes.owner = excluded.owner",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(attributes)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The attributes the owner set on their resource `id`, if any.
+    pub async fn attributes(&self, owner: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT attributes FROM resource_attributes WHERE resource_id = $1 AND owner = $2",
+        )
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok(r.try_get("attributes")?)).transpose()
+    }
+
     /// The ids of this (resource server, owner) pair's resources, oldest first.
     pub async fn resource_ids(
         &self,
@@ -225,6 +257,13 @@ impl Store {
                 .bind(owner)
                 .execute(self.pool())
                 .await?;
+        if result.rows_affected() == 1 {
+            sqlx::query("DELETE FROM resource_attributes WHERE resource_id = $1 AND owner = $2")
+                .bind(id)
+                .bind(owner)
+                .execute(self.pool())
+                .await?;
+        }
         Ok(result.rows_affected() == 1)
     }
 

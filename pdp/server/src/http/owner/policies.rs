@@ -268,6 +268,12 @@ pub(super) async fn dry_run(
         return Err(not_found("policy version"));
     }
     let (record, description) = owned(&state, &owner, &request.resource_id).await?;
+    let attributes = state
+        .store
+        .attributes(&owner.subject, &record.id)
+        .await?
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
     let input = PolicyInput {
         resource: ResourceFacts {
             id: record.id.clone(),
@@ -279,7 +285,7 @@ pub(super) async fn dry_run(
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            attributes: Default::default(),
+            attributes,
         },
         scopes: request.scopes,
         party: Party {

@@ -455,3 +455,62 @@ async fn a_policy_is_uploaded_checked_bound_dry_run_logged_and_unbound() {
         .await;
     assert_eq!(uma.grant_as_bob(&ticket).await.error(), "request_denied");
 }
+
+#[tokio::test]
+async fn attributes_are_the_owners_bounded_and_go_with_the_resource() {
+    let (uma, alice, carol) = bed().await;
+    let album = uma.register(ALBUM).await;
+    let path = format!("/owner/resources/{album}/attributes");
+    assert_eq!(uma.owner(&alice, "GET", &path, "").await.json(), json!({}));
+    let attributes = json!({"share-domain": "example.com", "ask-scopes": ["edit"]});
+    let set = uma
+        .owner(&alice, "PUT", &path, &attributes.to_string())
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(uma.owner(&alice, "GET", &path, "").await.json(), attributes);
+    assert_eq!(uma.owner(&carol, "GET", &path, "").await.status, 404);
+    assert_eq!(uma.owner(&carol, "PUT", &path, "{}").await.status, 404);
+    let too_many: serde_json::Map<String, serde_json::Value> =
+        (0..65).map(|i| (format!("a{i}"), json!(i))).collect();
+    let reply = uma
+        .owner(
+            &alice,
+            "PUT",
+            &path,
+            &serde_json::Value::Object(too_many).to_string(),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let huge = json!({"big": "x".repeat(17 * 1024)});
+    assert_eq!(
+        uma.owner(&alice, "PUT", &path, &huge.to_string())
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        uma.owner(&alice, "PUT", &path, "[1]").await.status,
+        400,
+        "an object"
+    );
+    assert_eq!(
+        uma.owner(&alice, "GET", &path, "").await.json(),
+        attributes,
+        "unchanged"
+    );
+
+    assert_eq!(
+        uma.call("DELETE", &format!("/rreg/{album}"), "")
+            .await
+            .status,
+        204
+    );
+    let stored = uma
+        .server
+        .state
+        .store
+        .attributes(ALICE_SUB, &album)
+        .await
+        .unwrap();
+    assert_eq!(stored, None, "removed with the resource");
+}
