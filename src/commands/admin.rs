@@ -1,4 +1,4 @@
-//! `umagate admin user|client|keys …`: the admin API's operations, run directly on the store.
+//! `umagate admin user|client|keys|token …`: the admin API's operations, run directly on the store.
 //!
 //! The store is found as `umagate serve` finds it (`--config`, `--database-url` /
 //! `UMAGATE_DATABASE_URL`), and records are built by the same constructors the admin API and
@@ -21,7 +21,8 @@ use umagate_proto::scope::Scopes;
 use umagate_proto::{ErrorCode, ErrorResponse, Secret};
 use umagate_server::config::Config;
 use umagate_server::keys::KeyRing;
-use umagate_server::store::{ClientRecord, Store, UserRecord};
+use umagate_server::secrets;
+use umagate_server::store::{ClientRecord, Store, TokenKind, TokenRecord, UserRecord};
 
 use self::output::{Table, time};
 use super::serve::ServeArgs;
@@ -48,6 +49,28 @@ enum AdminCommand {
     /// Signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Access tokens issued by the administrator.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue an access token for a user through a registered client, without the user's
+    /// sign-in (for scripts and the owner API, e.g. `--scope uma_owner`); prints it once.
+    Issue {
+        /// The user: subject or username.
+        user: String,
+        /// The client the token is issued to.
+        #[arg(long)]
+        client: String,
+        /// Space-separated scopes.
+        #[arg(long)]
+        scope: String,
+        /// Lifetime in seconds (at most 30 days).
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +235,24 @@ impl AdminArgs {
             }
             AdminCommand::Keys(KeysCommand::List) => Task::ListKeys,
             AdminCommand::Keys(KeysCommand::Rotate) => Task::RotateKeys,
+            AdminCommand::Token(TokenCommand::Issue {
+                user,
+                client,
+                scope,
+                ttl,
+            }) => {
+                let scope = Scopes::parse(&scope)
+                    .map_err(|e| Failure::BadInput(format!("--scope: {e}")))?;
+                if !(1..=30 * 86_400).contains(&ttl) {
+                    return Err(Failure::BadInput("--ttl: 1 to 2592000 seconds".into()));
+                }
+                Task::IssueToken {
+                    user,
+                    client,
+                    scope: scope.to_string(),
+                    ttl,
+                }
+            }
         };
         let runtime = super::runtime().map_err(Failure::Failed)?;
         runtime.block_on(async move {
@@ -233,6 +274,12 @@ enum Task {
     DeleteClient(String),
     ListKeys,
     RotateKeys,
+    IssueToken {
+        user: String,
+        client: String,
+        scope: String,
+        ttl: i64,
+    },
 }
 
 impl Task {
@@ -328,6 +375,12 @@ impl Task {
                 }
             }
             Self::ListKeys => list_keys(store, now).await?,
+            Self::IssueToken {
+                user,
+                client,
+                scope,
+                ttl,
+            } => issue_token(store, &user, &client, &scope, ttl, now).await?,
             Self::RotateKeys => {
                 let published = store.published_keys(now).await.map_err(Failure::failed)?;
                 let keys = KeyRing::load_or_create(store, now)
@@ -460,4 +513,54 @@ fn stty(setting: &str) {
         .stdin(std::process::Stdio::inherit())
         .stderr(std::process::Stdio::null())
         .status();
+}
+
+/// Mints an access token for `user` through `client` and prints it.
+async fn issue_token(
+    store: &Store,
+    user: &str,
+    client: &str,
+    scope: &str,
+    ttl: i64,
+    now: i64,
+) -> Result<(), Failure> {
+    let found = match store.user(user).await.map_err(Failure::failed)? {
+        Some(u) => Some(u),
+        None => store
+            .user_by_username(user)
+            .await
+            .map_err(Failure::failed)?,
+    };
+    let user = found.ok_or_else(|| Failure::Failed(format!("no user `{user}`")))?;
+    if store
+        .client(client)
+        .await
+        .map_err(Failure::failed)?
+        .is_none()
+    {
+        return Err(Failure::Failed(format!("no client `{client}`")));
+    }
+    let token = secrets::new_handle().map_err(|e| Failure::Failed(e.to_string()))?;
+    let family = secrets::new_handle().map_err(|e| Failure::Failed(e.to_string()))?;
+    store
+        .insert_token(&TokenRecord {
+            token_hash: secrets::digest(&token),
+            kind: TokenKind::Access,
+            family_id: family,
+            client_id: client.to_string(),
+            subject: Some(user.subject.clone()),
+            scope: scope.to_string(),
+            issued_at: now,
+            expires_at: now + ttl,
+            used_at: None,
+            revoked_at: None,
+        })
+        .await
+        .map_err(Failure::failed)?;
+    println!("{token}");
+    eprintln!(
+        "note: an access token of {} for {client} with `{scope}`, valid {ttl} s; shown only now",
+        user.username
+    );
+    Ok(())
 }

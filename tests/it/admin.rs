@@ -204,3 +204,83 @@ fn admin_client_add_list_delete_and_keys() {
         "{out}"
     );
 }
+
+#[test]
+fn admin_token_issue_mints_a_token_for_a_user_and_client() {
+    let db = Db::new("token");
+    let (code, _, err) = db.admin(&["user", "add", "alice"], "alice-password-1\n");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = db.admin(
+        &[
+            "client",
+            "add",
+            "console",
+            "--redirect-uri",
+            "https://console.example/cb",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = db.admin(
+        &[
+            "token",
+            "issue",
+            "alice",
+            "--client",
+            "console",
+            "--scope",
+            "uma_owner",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let token = out.trim();
+    assert!(token.len() >= 43, "a 256-bit handle: {out}");
+    assert!(!err.contains(token), "printed once, on stdout");
+    // The store keeps only its digest, bound to alice and the client.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let record = runtime.block_on(async {
+        let store = umagate_server::store::Store::open(&db.url(), 1)
+            .await
+            .unwrap();
+        store
+            .token(&umagate_server::secrets::digest(token))
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert_eq!(
+        (record.client_id.as_str(), record.scope.as_str()),
+        ("console", "uma_owner")
+    );
+    assert!(record.subject.unwrap().starts_with("u-"));
+    for bad in [
+        vec![
+            "token",
+            "issue",
+            "nobody",
+            "--client",
+            "console",
+            "--scope",
+            "uma_owner",
+        ],
+        vec![
+            "token",
+            "issue",
+            "alice",
+            "--client",
+            "nobody",
+            "--scope",
+            "uma_owner",
+        ],
+    ] {
+        assert_eq!(db.admin(&bad, "").0, 1, "{bad:?}");
+    }
+    let bad_ttl = [
+        "token", "issue", "alice", "--client", "console", "--scope", "x", "--ttl", "0",
+    ];
+    assert_eq!(db.admin(&bad_ttl, "").0, 2);
+}
