@@ -390,7 +390,7 @@ async fn by_binding(
 
 /// The policy's view of the request: the resource with its owner's attributes, the scopes (none
 /// for a resource-level request), the verified party, and the server's own context.
-fn policy_input(
+pub(crate) fn policy_input(
     asked: &Asked<'_>,
     remaining: &[String],
     attributes: BTreeMap<String, serde_json::Value>,

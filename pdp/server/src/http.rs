@@ -7,6 +7,8 @@ mod client_auth;
 mod discovery;
 pub mod error;
 mod introspect;
+#[cfg(test)]
+mod lessons;
 mod owner;
 mod protection;
 mod register;

@@ -423,7 +423,7 @@ pub(super) async fn issue(
     Ok((Secret::new(token), u64::try_from(lifetime).unwrap_or(0)))
 }
 
-mod claims;
+pub(crate) mod claims;
 #[cfg(test)]
 mod tests;
 mod uma;

@@ -121,6 +121,17 @@ impl Uma {
 
     /// An ID token of this AS for `subject`, issued to `audience`, expiring in `ttl` seconds.
     pub fn id_token(&self, subject: &str, audience: &str, ttl: i64) -> String {
+        self.id_token_with(subject, audience, ttl, Default::default())
+    }
+
+    /// [`Uma::id_token`] with extra claims.
+    pub fn id_token_with(
+        &self,
+        subject: &str,
+        audience: &str,
+        ttl: i64,
+        other: serde_json::Map<String, Value>,
+    ) -> String {
         let claims = IdTokenClaims {
             iss: self.server.issuer.clone(),
             sub: subject.into(),
@@ -134,7 +145,7 @@ impl Uma {
             email_verified: Some(true),
             name: None,
             preferred_username: Some("bob".into()),
-            other: Default::default(),
+            other: other.into_iter().collect(),
         };
         self.server
             .state

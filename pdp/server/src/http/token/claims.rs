@@ -83,7 +83,7 @@ pub async fn establish(
 }
 
 /// Verifies a pushed ID token; `Ok(Err(reason))` when it is refused.
-async fn verify_id_token(
+pub(crate) async fn verify_id_token(
     state: &State,
     client: &ClientRecord,
     token: &ClaimToken,
