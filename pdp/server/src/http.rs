@@ -4,6 +4,8 @@ mod admin;
 mod authorize;
 mod browser;
 mod client_auth;
+#[cfg(test)]
+mod conformance;
 mod discovery;
 pub mod error;
 mod introspect;
