@@ -185,6 +185,8 @@ pub struct UmaConfig {
     pub max_shares: i64,
     /// Issuers besides this AS whose ID tokens are accepted as claim tokens.
     pub trusted_issuers: Vec<TrustedIssuer>,
+    /// Let owners' webhooks reach loopback and private addresses (development only).
+    pub webhook_allow_private: bool,
 }
 
 impl Default for UmaConfig {
@@ -198,6 +200,7 @@ impl Default for UmaConfig {
             max_pending_requests: 1000,
             max_shares: 10_000,
             trusted_issuers: Vec::new(),
+            webhook_allow_private: false,
         }
     }
 }

@@ -14,5 +14,6 @@ pub mod rpt;
 pub mod secrets;
 mod setup;
 pub mod store;
+pub mod webhook;
 
 pub use setup::{Server, ServerError};

@@ -63,6 +63,7 @@ pub(super) fn router(max_component_bytes: usize) -> Router<State> {
                 .delete(policies::unbind),
         )
         .route("/decisions", get(decisions))
+        .route("/settings", get(settings).put(set_settings))
 }
 
 /// The authenticated owner.
@@ -210,6 +211,38 @@ async fn set_attributes(
         .set_attributes(&owner.subject, &id, &text)
         .await?;
     Ok(json(StatusCode::OK, text))
+}
+
+/// `GET /owner/settings`: `{"webhook_url": …}`.
+async fn settings(Extract(state): Extract<State>, owner: Owner) -> Result<Response, ApiError> {
+    let url = state.store.webhook(&owner.subject).await?;
+    reply(StatusCode::OK, &serde_json::json!({ "webhook_url": url }))
+}
+
+/// `PUT /owner/settings` with `{"webhook_url": "http://…"}` (or `null` to clear).
+async fn set_settings(
+    Extract(state): Extract<State>,
+    owner: Owner,
+    headers: http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Settings {
+        webhook_url: Option<String>,
+    }
+    let settings: Settings = body(&headers, &bytes)?;
+    if let Some(url) = &settings.webhook_url {
+        crate::webhook::parse(url).map_err(|e| invalid_request(format!("webhook_url: {e}")))?;
+    }
+    state
+        .store
+        .set_webhook(&owner.subject, settings.webhook_url.as_deref())
+        .await?;
+    reply(
+        StatusCode::OK,
+        &serde_json::json!({ "webhook_url": settings.webhook_url }),
+    )
 }
 
 /// `GET /owner/decisions[?resource_id=…][&limit=…]`: the decision log, newest first.

@@ -96,6 +96,11 @@ fn client(id: &str, secret_hash: Option<String>, metadata: ClientMetadata) -> Cl
 
 impl TestAs {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`TestAs::start`] with the configuration changed by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let issuer = format!("http://{addr}");
@@ -150,6 +155,7 @@ impl TestAs {
         let keys = KeyRing::load_or_create(&store, now()).await.unwrap();
         let mut config = Config::default();
         config.server.issuer = Some(issuer.clone());
+        configure(&mut config);
         let pdp = Arc::new(PolicyRuntime::new(&config.policies, None));
         let state: State = Arc::new(AppState {
             config,

@@ -33,7 +33,12 @@ pub struct Uma {
 
 impl Uma {
     pub async fn start() -> Self {
-        let server = TestAs::start().await;
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`Uma::start`] with the configuration changed by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut crate::config::Config)) -> Self {
+        let server = TestAs::start_with(configure).await;
         let store = &server.state.store;
         for (id, claims_redirect_uris) in [
             (CLIENT, vec![CLIENT_CLAIMS_CB.to_string()]),

@@ -295,4 +295,29 @@ impl Store {
         .await?;
         Ok(result.rows_affected() == 1)
     }
+
+    /// The owner's webhook URL, if set.
+    pub async fn webhook(&self, owner: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT webhook_url FROM owner_settings WHERE owner = $1")
+            .bind(owner)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(row) => opt_text(&row, "webhook_url")?,
+            None => None,
+        })
+    }
+
+    /// Sets (or with `None` clears) the owner's webhook URL.
+    pub async fn set_webhook(&self, owner: &str, url: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO owner_settings (owner, webhook_url) VALUES ($1, $2) \
+             ON CONFLICT (owner) DO UPDATE SET webhook_url = excluded.webhook_url",
+        )
+        .bind(owner)
+        .bind(url)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
 }

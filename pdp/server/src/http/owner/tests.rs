@@ -514,3 +514,88 @@ async fn attributes_are_the_owners_bounded_and_go_with_the_resource() {
         .unwrap();
     assert_eq!(stored, None, "removed with the resource");
 }
+
+#[tokio::test]
+async fn the_owners_webhook_hears_of_each_submitted_request_without_secrets() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let uma = Uma::start_with(|c| c.uma.webhook_allow_private = true).await;
+    uma.server.add_user("carol").await;
+    let alice = user_token(&uma.server, ALICE_SUB, "uma_owner").await;
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/uma-hook?o=alice", hook.local_addr().unwrap());
+    for bad in [
+        "https://hooks.example/",
+        "http://u:p@hooks.example/",
+        "nope",
+    ] {
+        let body = json!({"webhook_url": bad}).to_string();
+        assert_eq!(
+            uma.owner(&alice, "PUT", "/owner/settings", &body)
+                .await
+                .status,
+            400,
+            "{bad}"
+        );
+    }
+    let set = uma
+        .owner(
+            &alice,
+            "PUT",
+            "/owner/settings",
+            &json!({"webhook_url": url}).to_string(),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(
+        uma.owner(&alice, "GET", "/owner/settings", "").await.json()["webhook_url"],
+        url.as_str()
+    );
+
+    let album = uma.register(ALBUM).await;
+    let ask = json!({"target": {"all": true}, "ask_owner": true}).to_string();
+    assert_eq!(
+        uma.owner(&alice, "PUT", "/owner/bindings", &ask)
+            .await
+            .status,
+        200
+    );
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let submitted = uma.grant_as_bob(&ticket).await;
+    assert_eq!(submitted.error(), "request_submitted");
+    let polled = submitted.json()["ticket"].as_str().unwrap().to_string();
+
+    let accept = tokio::time::timeout(std::time::Duration::from_secs(10), hook.accept());
+    let (mut conn, _) = accept.await.expect("the webhook was called").unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !raw.windows(4).any(|w| w == b"\r\n\r\n") || !raw.ends_with(b"}") {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "connection closed early: {}",
+            String::from_utf8_lossy(&raw)
+        );
+        raw.extend_from_slice(&buf[..n]);
+    }
+    conn.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+        .await
+        .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    assert!(
+        text.starts_with("POST /uma-hook?o=alice HTTP/1.1\r\n"),
+        "{text}"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let pending = uma.owner(&alice, "GET", "/owner/requests", "").await.json();
+    assert_eq!(body["event"], "request_submitted");
+    assert_eq!(body["request_id"], pending[0]["id"]);
+    assert_eq!(body["resource_ids"], json!([album]));
+    assert_eq!(body["subject"], BOB_SUB);
+    assert!(
+        !text.contains(&ticket) && !text.contains(&polled),
+        "no ticket in the notice"
+    );
+}

@@ -470,6 +470,7 @@ async fn submit(
         return Ok(None);
     }
     tracing::info!(target: "audit", owner = %ticket.owner, request = %id, client = %client.client_id, "request submitted to the owner");
+    crate::webhook::notify(state, &record);
     Ok(Some(id))
 }
 
