@@ -46,15 +46,17 @@ fn rust_sdk_examples_pass_their_tables() {
 }
 
 #[test]
-fn wat_example_passes_its_table() {
-    let (code, out, err) = umagate(&[
-        "policy",
-        "test",
-        &repo("policies-sdk/examples/wat/owner-only.wat"),
-        &repo("policies-sdk/examples/wat/owner-only.cases.json"),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.ends_with("5 passed, 0 failed\n"), "{out}");
+fn wat_examples_pass_their_tables() {
+    for name in ["owner-only", "demo-photos"] {
+        let (code, out, err) = umagate(&[
+            "policy",
+            "test",
+            &repo(&format!("policies-sdk/examples/wat/{name}.wat")),
+            &repo(&format!("policies-sdk/examples/wat/{name}.cases.json")),
+        ]);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert!(out.ends_with("5 passed, 0 failed\n"), "{name}: {out}");
+    }
 }
 
 #[test]
