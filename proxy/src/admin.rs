@@ -63,7 +63,9 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watc
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let builder = auto::Builder::new(TokioExecutor::new());
-            let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+            let conn = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
             let _ = watcher.watch(conn).await;
         });
     }

@@ -164,15 +164,25 @@ impl AsClient {
             .and_then(|m| m.check_uma().map(|()| m))
             .map_err(|e| AsError::Malformed(e.to_string()))?;
         let endpoints = Arc::new(Endpoints {
-            token: uri(metadata.token_endpoint.as_deref().unwrap_or_default(), "token_endpoint")?,
+            token: uri(
+                metadata.token_endpoint.as_deref().unwrap_or_default(),
+                "token_endpoint",
+            )?,
             rreg: metadata.resource_registration_endpoint.unwrap_or_default(),
-            perm: uri(metadata.permission_endpoint.as_deref().unwrap_or_default(), "permission_endpoint")?,
+            perm: uri(
+                metadata.permission_endpoint.as_deref().unwrap_or_default(),
+                "permission_endpoint",
+            )?,
             introspect: metadata
                 .introspection_endpoint
                 .as_deref()
                 .map(|u| uri(u, "introspection_endpoint"))
                 .transpose()?,
-            jwks: metadata.jwks_uri.as_deref().map(|u| uri(u, "jwks_uri")).transpose()?,
+            jwks: metadata
+                .jwks_uri
+                .as_deref()
+                .map(|u| uri(u, "jwks_uri"))
+                .transpose()?,
         });
         if let Ok(mut slot) = self.endpoints.write() {
             *slot = Some(endpoints.clone());
@@ -194,7 +204,9 @@ impl AsClient {
             .header(AUTHORIZATION, self.basic.clone())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")
-            .body(Full::from("grant_type=client_credentials&scope=uma_protection"))
+            .body(Full::from(
+                "grant_type=client_credentials&scope=uma_protection",
+            ))
             .map_err(|e| AsError::Malformed(e.to_string()))?;
         let body = want(self.send(request).await?, StatusCode::OK)?;
         let token: TokenResponse =
@@ -257,13 +269,19 @@ impl AsClient {
             }
             stale = Some(pat);
         }
-        Err(AsError::Status(StatusCode::UNAUTHORIZED, "the PAT was refused twice".into()))
+        Err(AsError::Status(
+            StatusCode::UNAUTHORIZED,
+            "the PAT was refused twice".into(),
+        ))
     }
 
     fn rreg(&self, endpoints: &Endpoints, id: Option<&str>) -> Result<Uri, AsError> {
         let base = endpoints.rreg.trim_end_matches('/');
         match id {
-            Some(id) => uri(&format!("{base}/{}", form_encode(id)), "resource_registration_endpoint"),
+            Some(id) => uri(
+                &format!("{base}/{}", form_encode(id)),
+                "resource_registration_endpoint",
+            ),
             None => uri(base, "resource_registration_endpoint"),
         }
     }
@@ -276,10 +294,17 @@ impl AsClient {
         description: &ResourceDescription,
     ) -> Result<String, AsError> {
         let endpoints = self.endpoints().await?;
-        let body = serde_json::to_vec(description).map_err(|e| AsError::Malformed(e.to_string()))?;
+        let body =
+            serde_json::to_vec(description).map_err(|e| AsError::Malformed(e.to_string()))?;
         let target = self.rreg(&endpoints, None)?;
         let response = self
-            .with_pat(now, Method::POST, target, Some(owner), Some(("application/json", body.into())))
+            .with_pat(
+                now,
+                Method::POST,
+                target,
+                Some(owner),
+                Some(("application/json", body.into())),
+            )
             .await?;
         let body = want(response, StatusCode::CREATED)?;
         let id: ResourceIdResponse =
@@ -291,16 +316,25 @@ impl AsClient {
     pub async fn list(&self, now: i64, owner: &str) -> Result<Vec<String>, AsError> {
         let endpoints = self.endpoints().await?;
         let target = self.rreg(&endpoints, None)?;
-        let response = self.with_pat(now, Method::GET, target, Some(owner), None).await?;
+        let response = self
+            .with_pat(now, Method::GET, target, Some(owner), None)
+            .await?;
         let body = want(response, StatusCode::OK)?;
         serde_json::from_slice(&body).map_err(|e| AsError::Malformed(e.to_string()))
     }
 
     /// One registered resource.
-    pub async fn read(&self, now: i64, owner: &str, id: &str) -> Result<ResourceDescription, AsError> {
+    pub async fn read(
+        &self,
+        now: i64,
+        owner: &str,
+        id: &str,
+    ) -> Result<ResourceDescription, AsError> {
         let endpoints = self.endpoints().await?;
         let target = self.rreg(&endpoints, Some(id))?;
-        let response = self.with_pat(now, Method::GET, target, Some(owner), None).await?;
+        let response = self
+            .with_pat(now, Method::GET, target, Some(owner), None)
+            .await?;
         let body = want(response, StatusCode::OK)?;
         ResourceDescription::parse(&body).map_err(|e| AsError::Malformed(format!("{e:?}")))
     }
@@ -315,9 +349,16 @@ impl AsClient {
     ) -> Result<(), AsError> {
         let endpoints = self.endpoints().await?;
         let target = self.rreg(&endpoints, Some(id))?;
-        let body = serde_json::to_vec(description).map_err(|e| AsError::Malformed(e.to_string()))?;
+        let body =
+            serde_json::to_vec(description).map_err(|e| AsError::Malformed(e.to_string()))?;
         let response = self
-            .with_pat(now, Method::PUT, target, Some(owner), Some(("application/json", body.into())))
+            .with_pat(
+                now,
+                Method::PUT,
+                target,
+                Some(owner),
+                Some(("application/json", body.into())),
+            )
             .await?;
         want(response, StatusCode::OK).map(drop)
     }
@@ -330,9 +371,16 @@ impl AsClient {
         permissions: &[PermissionRequest],
     ) -> Result<Secret, AsError> {
         let endpoints = self.endpoints().await?;
-        let body = serde_json::to_vec(permissions).map_err(|e| AsError::Malformed(e.to_string()))?;
+        let body =
+            serde_json::to_vec(permissions).map_err(|e| AsError::Malformed(e.to_string()))?;
         let response = self
-            .with_pat(now, Method::POST, endpoints.perm.clone(), Some(owner), Some(("application/json", body.into())))
+            .with_pat(
+                now,
+                Method::POST,
+                endpoints.perm.clone(),
+                Some(owner),
+                Some(("application/json", body.into())),
+            )
             .await?;
         let body = want(response, StatusCode::CREATED)?;
         let ticket: PermissionTicketResponse =
@@ -341,7 +389,11 @@ impl AsClient {
     }
 
     /// Introspects `token` with the PAT (FedAuthz §5).
-    pub async fn introspect(&self, now: i64, token: &str) -> Result<IntrospectionResponse, AsError> {
+    pub async fn introspect(
+        &self,
+        now: i64,
+        token: &str,
+    ) -> Result<IntrospectionResponse, AsError> {
         let endpoints = self.endpoints().await?;
         let target = endpoints
             .introspect
@@ -349,7 +401,13 @@ impl AsClient {
             .ok_or_else(|| AsError::Malformed("no `introspection_endpoint` in discovery".into()))?;
         let body = Bytes::from(format!("token={}", form_encode(token)));
         let response = self
-            .with_pat(now, Method::POST, target, None, Some(("application/x-www-form-urlencoded", body)))
+            .with_pat(
+                now,
+                Method::POST,
+                target,
+                None,
+                Some(("application/x-www-form-urlencoded", body)),
+            )
             .await?;
         let body = want(response, StatusCode::OK)?;
         IntrospectionResponse::parse(&body).map_err(|e| AsError::Malformed(e.to_string()))

@@ -109,7 +109,11 @@ mod tests {
         assert_eq!(cache.get(&a, 110), None);
         assert_eq!(cache.get(&b, 100), None);
         cache.insert(b, 2, 100, 100);
-        assert_eq!(cache.get(&b, 99), None, "an already expired entry is not stored");
+        assert_eq!(
+            cache.get(&b, 99),
+            None,
+            "an already expired entry is not stored"
+        );
         for i in 0..10u8 {
             cache.insert(key(&[&[i]]), 3, 100, 200);
         }

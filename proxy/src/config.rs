@@ -318,7 +318,8 @@ impl Config {
         RouteTable::build(self)?;
         for (i, r) in self.resources.iter().enumerate() {
             let key = |k: &str| format!("resources[{i}].{k}");
-            umagate_proto::permission::check_resource_id(&r.id).map_err(|m| invalid(key("id"), m))?;
+            umagate_proto::permission::check_resource_id(&r.id)
+                .map_err(|m| invalid(key("id"), m))?;
             http::HeaderValue::from_str(&r.owner)
                 .map_err(|_| invalid(key("owner"), "not a valid header value"))?;
         }
@@ -375,7 +376,10 @@ impl Config {
             return Err(invalid("as.verify_cache_secs", "at most 86400"));
         }
         if self.limits.max_concurrent_streams == 0 {
-            return Err(invalid("limits.max_concurrent_streams", "must be at least 1"));
+            return Err(invalid(
+                "limits.max_concurrent_streams",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -394,7 +398,10 @@ impl Config {
 pub(crate) fn check_template(key: &str, text: &str, path: &Template) -> Result<(), ConfigError> {
     for var in crate::route::template_vars(text).map_err(|m| invalid(key, m))? {
         if !path.binds(var) {
-            return Err(invalid(key, format!("`{{{var}}}` is not a variable of the path")));
+            return Err(invalid(
+                key,
+                format!("`{{{var}}}` is not a variable of the path"),
+            ));
         }
     }
     Ok(())

@@ -30,7 +30,9 @@ pub type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 /// A complete body.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// Why the proxy answers a request itself.
@@ -158,10 +160,16 @@ mod tests {
             ticket: "t\n".into(),
         };
         assert_eq!(status_of(Reject::Challenge(bad)).0, StatusCode::FORBIDDEN);
-        assert_eq!(status_of(Reject::BadRequest("x".into())).0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status_of(Reject::BadRequest("x".into())).0,
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(status_of(Reject::NoRoute).0, StatusCode::NOT_FOUND);
         assert_eq!(status_of(Reject::TooLarge).0, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(status_of(Reject::UpstreamFailed).0, StatusCode::BAD_GATEWAY);
-        assert_eq!(status_of(Reject::UpstreamTimeout).0, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(
+            status_of(Reject::UpstreamTimeout).0,
+            StatusCode::GATEWAY_TIMEOUT
+        );
     }
 }

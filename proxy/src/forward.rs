@@ -99,19 +99,26 @@ impl Upstreams {
             .path_and_query(format!("{}{path_and_query}", upstream.prefix))
             .build()
             .map_err(|e| Reject::BadRequest(format!("cannot build the upstream URI: {e}")))?;
-        if parts.version == Version::HTTP_2 {
-            if let Some(authority) = parts.uri.authority() {
-                if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
-                    parts.headers.insert(http::header::HOST, host);
-                }
-            }
+        if parts.version == Version::HTTP_2
+            && let Some(authority) = parts.uri.authority()
+            && let Ok(host) = HeaderValue::from_str(authority.as_str())
+        {
+            parts.headers.insert(http::header::HOST, host);
         }
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         if upgrade {
-            parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+            parts
+                .headers
+                .insert(CONNECTION, HeaderValue::from_static("upgrade"));
         }
-        let body = Idle::new(Limited::new(body, usize::try_from(max_request_body).unwrap_or(usize::MAX)), self.body_idle);
+        let body = Idle::new(
+            Limited::new(
+                body,
+                usize::try_from(max_request_body).unwrap_or(usize::MAX),
+            ),
+            self.body_idle,
+        );
         let request = Request::from_parts(parts, body.boxed_unsync());
         let response = tokio::time::timeout(self.response_timeout, self.client.request(request))
             .await
@@ -129,7 +136,10 @@ impl Upstreams {
         let (mut parts, body) = response.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers);
         let body = Idle::new(
-            Limited::new(body, usize::try_from(max_response_body).unwrap_or(usize::MAX)),
+            Limited::new(
+                body,
+                usize::try_from(max_response_body).unwrap_or(usize::MAX),
+            ),
             self.body_idle,
         );
         Ok(Response::from_parts(parts, body.boxed_unsync()))
@@ -152,7 +162,9 @@ fn switch(mut upstream: Response<Incoming>, client: hyper::upgrade::OnUpgrade) -
     headers::strip_hop_by_hop(&mut parts.headers);
     if let Some(upgrade) = upgrade {
         parts.headers.insert(UPGRADE, upgrade);
-        parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        parts
+            .headers
+            .insert(CONNECTION, HeaderValue::from_static("upgrade"));
     }
     Response::from_parts(parts, crate::error::full(Bytes::new()))
 }
@@ -194,11 +206,13 @@ where
             }
             Poll::Pending => {
                 let idle = this.idle;
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + idle)));
+                let timer = this.timer.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until(Instant::now() + idle))
+                });
                 match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err("body made no progress in time".into()))),
+                    Poll::Ready(()) => {
+                        Poll::Ready(Some(Err("body made no progress in time".into())))
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             }

@@ -70,7 +70,9 @@ impl<IO> Scanned<IO> {
             match &mut self.state {
                 State::Done => return,
                 State::Body(remaining) => {
-                    let skip = usize::try_from(*remaining).unwrap_or(usize::MAX).min(bytes.len());
+                    let skip = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(bytes.len());
                     bytes = &bytes[skip..];
                     *remaining -= skip as u64;
                     if *remaining == 0 {
@@ -125,7 +127,10 @@ fn examine(head: &[u8], verdicts: &Verdicts) -> (Option<State>, Option<usize>) {
     let next = match lengths.first() {
         _ if verdict.is_some() || upgrade || encodings > 0 => State::Done,
         None => State::Head(Vec::new()),
-        Some(value) => match std::str::from_utf8(value).ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(value) => match std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
             Some(0) => State::Head(Vec::new()),
             Some(n) => State::Body(n),
             None => State::Done,
@@ -151,7 +156,11 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Scanned<IO> {
 }
 
 impl<IO: AsyncWrite + Unpin> AsyncWrite for Scanned<IO> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -196,21 +205,35 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel",
             b"loGET /y HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
         ]);
-        assert_eq!(v, vec![None, None, Some("both Content-Length and Transfer-Encoding")]);
+        assert_eq!(
+            v,
+            vec![
+                None,
+                None,
+                Some("both Content-Length and Transfer-Encoding")
+            ]
+        );
     }
 
     #[test]
     fn flags_duplicates_in_split_reads() {
-        let v = verdicts(&[b"POST / HTTP/1.1\r\nContent-Len", b"gth: 1\r\ncontent-length: 1\r\n\r\nx"]);
+        let v = verdicts(&[
+            b"POST / HTTP/1.1\r\nContent-Len",
+            b"gth: 1\r\ncontent-length: 1\r\n\r\nx",
+        ]);
         assert_eq!(v, vec![Some("more than one Content-Length")]);
-        let v = verdicts(&[b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"]);
+        let v = verdicts(&[
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ]);
         assert_eq!(v, vec![Some("more than one Transfer-Encoding")]);
     }
 
     #[test]
     fn stops_at_http2_and_chunked() {
         assert!(verdicts(&[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]).is_empty());
-        let v = verdicts(&[b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n"]);
+        let v = verdicts(&[
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        ]);
         assert_eq!(v, vec![None]);
     }
 }

@@ -68,13 +68,6 @@ fn folded(name: &HeaderName) -> String {
     name.as_str().replace(['_', '.'], "-")
 }
 
-/// Whether a response or request carries a value with a control character (other than tab).
-pub fn has_control_chars(headers: &HeaderMap) -> bool {
-    headers
-        .values()
-        .any(|v| v.as_bytes().iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7F))
-}
-
 /// Removes hop-by-hop headers and those named in `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<String> = headers
@@ -85,7 +78,11 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty())
         .collect();
-    for name in HOP_BY_HOP.iter().copied().chain(named.iter().map(String::as_str)) {
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
         headers.remove(name);
     }
 }

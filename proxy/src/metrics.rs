@@ -118,16 +118,43 @@ impl Metrics {
             );
         }
         let count = get(&self.latency_count);
-        let _ = writeln!(out, "umagate_proxy_request_duration_ms_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "umagate_proxy_request_duration_ms_bucket{{le=\"+Inf\"}} {count}"
+        );
         let _ = writeln!(out, "umagate_proxy_request_duration_ms_count {count}");
-        let _ = writeln!(out, "umagate_proxy_request_duration_ms_sum {}", get(&self.latency_sum_ms));
+        let _ = writeln!(
+            out,
+            "umagate_proxy_request_duration_ms_sum {}",
+            get(&self.latency_sum_ms)
+        );
         for (name, help, counter) in [
-            ("verify_cache_hits_total", "RPT decisions from the cache.", &self.verify_cache_hits),
-            ("verify_cache_misses_total", "RPT decisions computed.", &self.verify_cache_misses),
+            (
+                "verify_cache_hits_total",
+                "RPT decisions from the cache.",
+                &self.verify_cache_hits,
+            ),
+            (
+                "verify_cache_misses_total",
+                "RPT decisions computed.",
+                &self.verify_cache_misses,
+            ),
             ("jwks_fetches_total", "JWKS fetches.", &self.jwks_fetches),
-            ("as_errors_total", "Failed calls to the authorization server.", &self.as_errors),
-            ("resources_registered_total", "Resources registered.", &self.resources_registered),
-            ("reload_failures_total", "Refused configuration reloads.", &self.reload_failures),
+            (
+                "as_errors_total",
+                "Failed calls to the authorization server.",
+                &self.as_errors,
+            ),
+            (
+                "resources_registered_total",
+                "Resources registered.",
+                &self.resources_registered,
+            ),
+            (
+                "reload_failures_total",
+                "Refused configuration reloads.",
+                &self.reload_failures,
+            ),
         ] {
             let _ = writeln!(out, "# HELP umagate_proxy_{name} {help}");
             let _ = writeln!(out, "# TYPE umagate_proxy_{name} counter");

@@ -42,7 +42,9 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -68,9 +70,7 @@ pub struct UpstreamUrl {
 impl UpstreamUrl {
     /// Parses `http://host:port[/prefix]`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let uri: http::Uri = text
-            .parse()
-            .map_err(|_| format!("`{text}` is not a URL"))?;
+        let uri: http::Uri = text.parse().map_err(|_| format!("`{text}` is not a URL"))?;
         if uri.scheme_str() != Some("http") {
             return Err("only `http://` upstreams are supported".into());
         }
@@ -109,8 +109,16 @@ mod tests {
         let one = Cidr::parse("127.0.0.1").unwrap();
         assert!(one.contains("127.0.0.1".parse().unwrap()));
         assert!(!one.contains("127.0.0.2".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
-        assert!(Cidr::parse("::/0").unwrap().contains("::1".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("::/0")
+                .unwrap()
+                .contains("::1".parse().unwrap())
+        );
         for bad in ["10.0.0.0/33", "nope", "::1/129", "1.2.3.4/x"] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
@@ -122,7 +130,13 @@ mod tests {
         assert_eq!(u.authority.as_str(), "127.0.0.1:9000");
         assert_eq!(u.prefix, "/api");
         assert_eq!(UpstreamUrl::parse("http://a").unwrap().prefix, "");
-        for bad in ["https://a", "http://u@a", "http://a/?q", "a/b", "http://a/%2e%2e/x/.."] {
+        for bad in [
+            "https://a",
+            "http://u@a",
+            "http://a/?q",
+            "a/b",
+            "http://a/%2e%2e/x/..",
+        ] {
             assert!(UpstreamUrl::parse(bad).is_err(), "{bad}");
         }
     }

@@ -139,13 +139,19 @@ impl Resources {
     ) -> Result<(), AsError> {
         for id in as_client.list(now, owner).await? {
             let found = as_client.read(now, owner, &id).await?;
-            let (Some(name), Some(resource_type)) = (found.name.clone(), found.resource_type.clone())
+            let (Some(name), Some(resource_type)) =
+                (found.name.clone(), found.resource_type.clone())
             else {
                 continue;
             };
             let same = Some(&name) == wanted.name.as_ref()
                 && Some(&resource_type) == wanted.resource_type.as_ref();
-            if same && wanted.resource_scopes.iter().any(|s| !found.has_scope(s.as_str())) {
+            if same
+                && wanted
+                    .resource_scopes
+                    .iter()
+                    .any(|s| !found.has_scope(s.as_str()))
+            {
                 let mut merged = found.clone();
                 merged.id = None;
                 for s in &wanted.resource_scopes {

@@ -38,19 +38,20 @@ impl Template {
         let raw: Vec<&str> = body.split('/').collect();
         let mut segments = Vec::with_capacity(raw.len());
         for (i, seg) in raw.iter().enumerate() {
-            let segment = if let Some(name) = seg.strip_prefix("{*").and_then(|s| s.strip_suffix('}')) {
-                if i + 1 != raw.len() {
-                    return Err("`{*…}` must be the last segment".into());
-                }
-                Segment::Rest(var_name(name)?)
-            } else if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Segment::Var(var_name(name)?)
-            } else {
-                if seg.contains(['{', '}']) {
-                    return Err(format!("`{seg}`: a variable must be a whole segment"));
-                }
-                Segment::Literal((*seg).to_string())
-            };
+            let segment =
+                if let Some(name) = seg.strip_prefix("{*").and_then(|s| s.strip_suffix('}')) {
+                    if i + 1 != raw.len() {
+                        return Err("`{*…}` must be the last segment".into());
+                    }
+                    Segment::Rest(var_name(name)?)
+                } else if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Segment::Var(var_name(name)?)
+                } else {
+                    if seg.contains(['{', '}']) {
+                        return Err(format!("`{seg}`: a variable must be a whole segment"));
+                    }
+                    Segment::Literal((*seg).to_string())
+                };
             segments.push(segment);
         }
         let literal: String = segments
@@ -85,7 +86,8 @@ impl Template {
         for template in &self.0 {
             match template {
                 Segment::Rest(name) => {
-                    let rest: Vec<&str> = segments.by_ref().collect();
+                    let first = segments.next()?;
+                    let rest: Vec<&str> = std::iter::once(first).chain(segments.by_ref()).collect();
                     vars.0.push((name.clone(), rest.join("/")));
                     return Some(vars);
                 }
@@ -199,9 +201,18 @@ impl RouteTable {
     }
 
     /// The first route matching, with its variables.
-    pub fn find(&self, host: &str, method: &Method, path: &CanonicalPath) -> Option<(&Route, Vars)> {
+    pub fn find(
+        &self,
+        host: &str,
+        method: &Method,
+        path: &CanonicalPath,
+    ) -> Option<(&Route, Vars)> {
         self.0.iter().find_map(|route| {
-            if route.host.as_deref().is_some_and(|h| !h.eq_ignore_ascii_case(host)) {
+            if route
+                .host
+                .as_deref()
+                .is_some_and(|h| !h.eq_ignore_ascii_case(host))
+            {
                 return None;
             }
             let allowed = match (&route.protection, &route.methods) {
@@ -240,7 +251,10 @@ fn compile(config: &Config, index: usize, raw: &RouteConfig) -> Result<Route, Co
         .ok_or_else(|| invalid(key("upstream"), format!("no upstream `{}`", raw.upstream)))?;
     let upstream = UpstreamUrl::parse(&upstream.url).map_err(|m| invalid(key("upstream"), m))?;
     let host = raw.host.as_ref().map(|h| h.to_ascii_lowercase());
-    if host.as_deref().is_some_and(|h| h.is_empty() || h.contains([':', '/', ' '])) {
+    if host
+        .as_deref()
+        .is_some_and(|h| h.is_empty() || h.contains([':', '/', ' ']))
+    {
         return Err(invalid(key("host"), "a host name without port"));
     }
     let methods = match &raw.methods {
@@ -265,7 +279,10 @@ fn compile(config: &Config, index: usize, raw: &RouteConfig) -> Result<Route, Co
         None
     } else {
         if methods.is_some() {
-            return Err(invalid(key("methods"), "a protected route's methods are the keys of `scopes`"));
+            return Err(invalid(
+                key("methods"),
+                "a protected route's methods are the keys of `scopes`",
+            ));
         }
         Some(protection(raw, &template, &key)?)
     };
@@ -286,7 +303,10 @@ fn protection(
     key: &dyn Fn(&str) -> String,
 ) -> Result<Protection, ConfigError> {
     if raw.scopes.is_empty() {
-        return Err(invalid(key("scopes"), "a protected route needs scopes per method (or `public = true`)"));
+        return Err(invalid(
+            key("scopes"),
+            "a protected route needs scopes per method (or `public = true`)",
+        ));
     }
     let mut by_method = BTreeMap::new();
     let mut union: Vec<ScopeToken> = Vec::new();
@@ -314,7 +334,10 @@ fn protection(
         Some(list) => {
             let list = scopes(&key("resource_scopes"), list)?;
             if let Some(missing) = union.iter().find(|s| !list.contains(s)) {
-                return Err(invalid(key("resource_scopes"), format!("lacks `{missing}` used in `scopes`")));
+                return Err(invalid(
+                    key("resource_scopes"),
+                    format!("lacks `{missing}` used in `scopes`"),
+                ));
             }
             list
         }

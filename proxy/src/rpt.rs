@@ -158,7 +158,11 @@ impl RptChecker {
     }
 
     /// The verified claims, or `None` for a token that does not verify.
-    async fn verify_jwt(&self, as_client: &AsClient, token: &str) -> Result<Option<RptClaims>, AsError> {
+    async fn verify_jwt(
+        &self,
+        as_client: &AsClient,
+        token: &str,
+    ) -> Result<Option<RptClaims>, AsError> {
         let keys = match self.jwks.read().ok().and_then(|k| k.clone()) {
             Some(keys) => keys,
             None => self.refresh(as_client, None).await?,
@@ -179,7 +183,11 @@ impl RptChecker {
     /// Fetches the JWKS: the first time (`seen` is `None`), or for an unknown `kid` in `seen`
     /// unless another task already replaced those keys or the last fetch for an unknown `kid` is
     /// more recent than the minimum interval. Returns the keys to use.
-    async fn refresh(&self, as_client: &AsClient, seen: Option<&Arc<Jwks>>) -> Result<Arc<Jwks>, AsError> {
+    async fn refresh(
+        &self,
+        as_client: &AsClient,
+        seen: Option<&Arc<Jwks>>,
+    ) -> Result<Arc<Jwks>, AsError> {
         let mut last = self.last_refresh.lock().await;
         let current = self.jwks.read().ok().and_then(|k| k.clone());
         if let (Some(current), Some(seen)) = (&current, seen) {
@@ -296,7 +304,10 @@ mod tests {
 
     #[test]
     fn bearer_is_strict() {
-        assert_eq!(bearer(&headers(&["Bearer abc.def-_~+/=="])), Some("abc.def-_~+/=="));
+        assert_eq!(
+            bearer(&headers(&["Bearer abc.def-_~+/=="])),
+            Some("abc.def-_~+/==")
+        );
         assert_eq!(bearer(&headers(&["bearer abc"])), Some("abc"));
         for bad in [
             &["Bearer"][..],

@@ -91,20 +91,39 @@ impl Proxy {
         let mut handle_http = Vec::new();
         for addr in plain {
             let listener = bind(addr).await?;
-            handle_http.push(listener.local_addr().map_err(|source| BindError::Bind { addr, source })?);
+            handle_http.push(
+                listener
+                    .local_addr()
+                    .map_err(|source| BindError::Bind { addr, source })?,
+            );
             tasks.spawn(serve(listener, None, shared.clone(), stopped.clone()));
         }
         let mut handle_https = Vec::new();
         for (addr, acceptor) in tls {
             let listener = bind(addr).await?;
-            handle_https.push(listener.local_addr().map_err(|source| BindError::Bind { addr, source })?);
-            tasks.spawn(serve(listener, Some(acceptor), shared.clone(), stopped.clone()));
+            handle_https.push(
+                listener
+                    .local_addr()
+                    .map_err(|source| BindError::Bind { addr, source })?,
+            );
+            tasks.spawn(serve(
+                listener,
+                Some(acceptor),
+                shared.clone(),
+                stopped.clone(),
+            ));
         }
         let admin = match admin_addr {
             Some(addr) => {
                 let listener = bind(addr).await?;
-                let local = listener.local_addr().map_err(|source| BindError::Bind { addr, source })?;
-                tasks.spawn(crate::admin::serve(listener, shared.clone(), stopped.clone()));
+                let local = listener
+                    .local_addr()
+                    .map_err(|source| BindError::Bind { addr, source })?;
+                tasks.spawn(crate::admin::serve(
+                    listener,
+                    shared.clone(),
+                    stopped.clone(),
+                ));
                 Some(local)
             }
             None => None,
@@ -159,13 +178,19 @@ impl ProxyHandle {
         let current = self.shared.live();
         let old = &current.config;
         if config.listen != old.listen {
-            return Err(invalid("listen", "cannot change on reload; restart the proxy"));
+            return Err(invalid(
+                "listen",
+                "cannot change on reload; restart the proxy",
+            ));
         }
         if config.auth_server != old.auth_server {
             return Err(invalid("as", "cannot change on reload; restart the proxy"));
         }
         if config.timeouts != old.timeouts {
-            return Err(invalid("timeouts", "cannot change on reload; restart the proxy"));
+            return Err(invalid(
+                "timeouts",
+                "cannot change on reload; restart the proxy",
+            ));
         }
         let live = Arc::new(Live::new(config)?);
         self.shared.resources.declare(&live.config.resources);
@@ -181,9 +206,11 @@ impl ProxyHandle {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         let drain = self.drain + Duration::from_millis(100);
-        if tokio::time::timeout(drain, async { while self.tasks.join_next().await.is_some() {} })
-            .await
-            .is_err()
+        if tokio::time::timeout(drain, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
         {
             self.tasks.abort_all();
         }
@@ -206,7 +233,10 @@ fn acceptor(listener: &TlsListener) -> Result<TlsAcceptor, BindError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls(format!("`{}`: {e}", listener.cert.display())))?;
     if certs.is_empty() {
-        return Err(tls(format!("`{}` holds no certificate", listener.cert.display())));
+        return Err(tls(format!(
+            "`{}` holds no certificate",
+            listener.cert.display()
+        )));
     }
     let key = PrivateKeyDer::from_pem_file(&listener.key)
         .map_err(|e| tls(format!("`{}`: {e}", listener.key.display())))?;
@@ -255,7 +285,9 @@ async fn serve(
             let service = service_fn(move |request| {
                 let shared = shared.clone();
                 let conn = conn.clone();
-                async move { Ok::<_, std::convert::Infallible>(handler::handle(shared, conn, request).await) }
+                async move {
+                    Ok::<_, std::convert::Infallible>(handler::handle(shared, conn, request).await)
+                }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder
@@ -273,17 +305,26 @@ async fn serve(
                 None => {
                     let io = TokioIo::new(Scanned::new(stream, verdicts));
                     let _ = watcher
-                        .watch(builder.serve_connection_with_upgrades(io, service).into_owned())
+                        .watch(
+                            builder
+                                .serve_connection_with_upgrades(io, service)
+                                .into_owned(),
+                        )
                         .await;
                 }
                 Some(acceptor) => {
-                    let Ok(Ok(tls_stream)) = tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                    let Ok(Ok(tls_stream)) =
+                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
                     else {
                         return;
                     };
                     let io = TokioIo::new(Scanned::new(tls_stream, verdicts));
                     let _ = watcher
-                        .watch(builder.serve_connection_with_upgrades(io, service).into_owned())
+                        .watch(
+                            builder
+                                .serve_connection_with_upgrades(io, service)
+                                .into_owned(),
+                        )
                         .await;
                 }
             }
@@ -298,7 +339,8 @@ async fn serve(
 async fn warm_up(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
     loop {
         let now = crate::clock::now();
-        let ok = shared.as_client.warm_up(now).await.is_ok() && shared.rpt.warm_up(&shared.as_client).await;
+        let ok = shared.as_client.warm_up(now).await.is_ok()
+            && shared.rpt.warm_up(&shared.as_client).await;
         if ok {
             shared.ready.store(true, Ordering::Relaxed);
             return;
@@ -323,7 +365,10 @@ pub async fn run(path: &Path) -> Result<(), BindError> {
 #[cfg(unix)]
 async fn wait_for_signals(proxy: &ProxyHandle, path: &Path) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut hup), Ok(mut term)) = (signal(SignalKind::hangup()), signal(SignalKind::terminate())) else {
+    let (Ok(mut hup), Ok(mut term)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+    ) else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };

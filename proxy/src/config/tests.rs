@@ -46,17 +46,62 @@ fn minimal_config_loads_with_defaults() {
 #[test]
 fn errors_name_the_key() {
     let cases = [
-        (MINIMAL.replace("client_id = \"proxy\"", "client_id = \"proxy\"\nclient_secert = \"x\""), "client_secert"),
-        (MINIMAL.replace("upstream = \"photos\"\nresource_type", "upstream = \"nope\"\nresource_type"), "routes[0].upstream"),
-        (MINIMAL.replace("album {album} photo", "album {albun} photo"), "routes[0].resource_name"),
-        (MINIMAL.replace("GET = [\"view\"]", "get = [\"view\"]"), "routes[0].scopes.get"),
-        (MINIMAL.replace("http://127.0.0.1:8000", "http://as.example/"), "as.issuer"),
-        (MINIMAL.replace("http://127.0.0.1:9000", "https://x"), "upstreams.photos.url"),
-        (MINIMAL.replace("/albums/{album}", "/albums/../{album}"), "routes[0].path"),
-        (MINIMAL.replace("owner = \"alice\"\n", ""), "routes[0].owner"),
-        (MINIMAL.replace("methods = [\"GET\"]", "methods = [\"GET\"]\nscopes = { GET = [\"x\"] }"), "routes[1].scopes"),
-        (MINIMAL.replace("http = [\"127.0.0.1:0\"]", "http = [\"127.0.0.1:0\"]\ntrusted_hops = [\"10.0.0.0/40\"]"), "listen.trusted_hops[0]"),
-        (format!("{MINIMAL}\n[timeouts]\nas_call_ms = 0\n"), "timeouts.as_call_ms"),
+        (
+            MINIMAL.replace(
+                "client_id = \"proxy\"",
+                "client_id = \"proxy\"\nclient_secert = \"x\"",
+            ),
+            "client_secert",
+        ),
+        (
+            MINIMAL.replace(
+                "upstream = \"photos\"\nresource_type",
+                "upstream = \"nope\"\nresource_type",
+            ),
+            "routes[0].upstream",
+        ),
+        (
+            MINIMAL.replace("album {album} photo", "album {albun} photo"),
+            "routes[0].resource_name",
+        ),
+        (
+            MINIMAL.replace("GET = [\"view\"]", "get = [\"view\"]"),
+            "routes[0].scopes.get",
+        ),
+        (
+            MINIMAL.replace("http://127.0.0.1:8000", "http://as.example/"),
+            "as.issuer",
+        ),
+        (
+            MINIMAL.replace("http://127.0.0.1:9000", "https://x"),
+            "upstreams.photos.url",
+        ),
+        (
+            MINIMAL.replace("/albums/{album}", "/albums/../{album}"),
+            "routes[0].path",
+        ),
+        (
+            MINIMAL.replace("owner = \"alice\"\n", ""),
+            "routes[0].owner",
+        ),
+        (
+            MINIMAL.replace(
+                "methods = [\"GET\"]",
+                "methods = [\"GET\"]\nscopes = { GET = [\"x\"] }",
+            ),
+            "routes[1].scopes",
+        ),
+        (
+            MINIMAL.replace(
+                "http = [\"127.0.0.1:0\"]",
+                "http = [\"127.0.0.1:0\"]\ntrusted_hops = [\"10.0.0.0/40\"]",
+            ),
+            "listen.trusted_hops[0]",
+        ),
+        (
+            format!("{MINIMAL}\n[timeouts]\nas_call_ms = 0\n"),
+            "timeouts.as_call_ms",
+        ),
         (MINIMAL.replace("http = [\"127.0.0.1:0\"]", ""), "listen"),
     ];
     for (text, key) in cases {
