@@ -13,3 +13,4 @@ mod support;
 mod auth;
 mod hygiene;
 mod operations;
+mod transport;
