@@ -5,7 +5,10 @@
 //! registering anything for an owner, the proxy lists that owner's resources at the AS once and
 //! adopts those whose type and name match (updating their scopes if the configuration added
 //! some). Registrations are serialized by one lock, so two concurrent first requests register
-//! once. The cache is bounded only by the configuration's routes and the owners seen.
+//! once. The cache is bounded ([`MAX_CACHED`]): templates with path variables let clients name
+//! any number of resources, so when the bound is reached the cache is emptied (declared resources
+//! stay) and every owner is listed again on its next miss — costly, but never a duplicate
+//! registration and never unbounded memory.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -16,6 +19,9 @@ use umagate_proto::scope::ScopeToken;
 use crate::as_client::{AsClient, AsError};
 use crate::config::DeclaredResource;
 use crate::metrics::Metrics;
+
+/// Most resource ids held before the cache is emptied.
+pub const MAX_CACHED: usize = 100_000;
 
 /// What identifies a resource for the proxy.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -31,27 +37,33 @@ pub struct ResourceKey {
 /// The registry of resource ids.
 pub struct Resources {
     ids: Mutex<HashMap<ResourceKey, String>>,
+    declared: Mutex<HashMap<ResourceKey, String>>,
     listed: Mutex<HashSet<String>>,
     registering: tokio::sync::Mutex<()>,
     metrics: Arc<Metrics>,
 }
 
+fn keyed(declared: &[DeclaredResource]) -> HashMap<ResourceKey, String> {
+    declared
+        .iter()
+        .map(|d| {
+            let key = ResourceKey {
+                owner: d.owner.clone(),
+                resource_type: d.resource_type.clone(),
+                name: d.name.clone(),
+            };
+            (key, d.id.clone())
+        })
+        .collect()
+}
+
 impl Resources {
     /// A registry seeded with the declared resources.
     pub fn new(declared: &[DeclaredResource], metrics: Arc<Metrics>) -> Self {
-        let ids = declared
-            .iter()
-            .map(|d| {
-                let key = ResourceKey {
-                    owner: d.owner.clone(),
-                    resource_type: d.resource_type.clone(),
-                    name: d.name.clone(),
-                };
-                (key, d.id.clone())
-            })
-            .collect();
+        let declared = keyed(declared);
         Self {
-            ids: Mutex::new(ids),
+            ids: Mutex::new(declared.clone()),
+            declared: Mutex::new(declared),
             listed: Mutex::new(HashSet::new()),
             registering: tokio::sync::Mutex::new(()),
             metrics,
@@ -60,15 +72,12 @@ impl Resources {
 
     /// Adds resources declared in a reloaded configuration.
     pub fn declare(&self, declared: &[DeclaredResource]) {
+        let declared = keyed(declared);
         if let Ok(mut ids) = self.ids.lock() {
-            for d in declared {
-                let key = ResourceKey {
-                    owner: d.owner.clone(),
-                    resource_type: d.resource_type.clone(),
-                    name: d.name.clone(),
-                };
-                ids.insert(key, d.id.clone());
-            }
+            ids.extend(declared.clone());
+        }
+        if let Ok(mut slot) = self.declared.lock() {
+            *slot = declared;
         }
     }
 
@@ -76,9 +85,23 @@ impl Resources {
         self.ids.lock().ok()?.get(key).cloned()
     }
 
-    fn remember(&self, key: ResourceKey, id: String) {
-        if let Ok(mut ids) = self.ids.lock() {
+    /// Caches an id (a registered one replaces, an adopted one does not), within the bound.
+    fn remember(&self, key: ResourceKey, id: String, replace: bool) {
+        let Ok(mut ids) = self.ids.lock() else {
+            return;
+        };
+        if ids.len() >= MAX_CACHED {
+            ids.clear();
+            ids.extend(self.declared.lock().map(|d| d.clone()).unwrap_or_default());
+            if let Ok(mut listed) = self.listed.lock() {
+                listed.clear();
+            }
+            tracing::warn!(bound = MAX_CACHED, "resource id cache full: emptied");
+        }
+        if replace {
             ids.insert(key, id);
+        } else {
+            ids.entry(key).or_insert(id);
         }
     }
 
@@ -124,7 +147,7 @@ impl Resources {
         let id = as_client.register(now, &key.owner, &description).await?;
         Metrics::inc(&self.metrics.resources_registered);
         tracing::info!(resource = %id, resource_type = %key.resource_type, "resource registered");
-        self.remember(key.clone(), id.clone());
+        self.remember(key.clone(), id.clone(), true);
         Ok(id)
     }
 
@@ -166,9 +189,7 @@ impl Resources {
                 resource_type,
                 name,
             };
-            if let Ok(mut ids) = self.ids.lock() {
-                ids.entry(key).or_insert(id);
-            }
+            self.remember(key, id, false);
         }
         Ok(())
     }

@@ -292,7 +292,81 @@ struct Token<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::bearer;
+    use super::*;
+
+    fn checker() -> RptChecker {
+        let config = crate::config::Config::from_toml(crate::config::tests::MINIMAL).unwrap();
+        RptChecker::new(&config.auth_server, Arc::default())
+    }
+
+    fn permission(id: &str, scopes: &[&str], exp: Option<i64>) -> Permission {
+        Permission {
+            resource_id: id.into(),
+            resource_scopes: scopes
+                .iter()
+                .map(|s| ScopeToken::new(*s).unwrap())
+                .collect(),
+            exp,
+            iat: None,
+            nbf: None,
+        }
+    }
+
+    #[test]
+    fn decisions_need_every_scope_and_hold_until_the_earliest_expiry() {
+        let c = checker();
+        let aud = Audience::Many(vec!["other".into(), "proxy".into()]);
+        let permissions = [
+            permission("r1", &["view"], Some(900)),
+            permission("r1", &["edit"], None),
+            permission("r2", &["delete"], None),
+            permission("r1", &["delete"], Some(50)),
+        ];
+        let token = Token {
+            iss: Some("http://127.0.0.1:8000"),
+            aud: Some(&aud),
+            exp: Some(1000),
+            nbf: Some(10),
+            subject: "bob",
+            client: "app",
+            permissions: &permissions,
+        };
+        let (grant, until) = c.evaluate(&token, 100, "r1", &["view", "edit"]).unwrap();
+        assert_eq!(
+            grant.scopes,
+            vec!["edit", "view"],
+            "expired permissions grant nothing"
+        );
+        assert_eq!(until, 900);
+        assert!(
+            c.evaluate(&token, 100, "r1", &["delete"]).is_none(),
+            "scope on another resource or expired"
+        );
+        assert!(
+            c.evaluate(&token, 5, "r1", &["view"]).is_none(),
+            "before nbf"
+        );
+        assert!(
+            c.evaluate(&token, 1000, "r1", &["edit"]).is_none(),
+            "at exp"
+        );
+        assert!(
+            c.evaluate(&token, 100, "r3", &[]).is_none(),
+            "no permission for the resource"
+        );
+        let wrong_aud = Audience::One("other".into());
+        let other = Token {
+            aud: Some(&wrong_aud),
+            ..token
+        };
+        assert!(c.evaluate(&other, 100, "r1", &["view"]).is_none());
+        let jwt_without_iss = Token {
+            iss: None,
+            aud: Some(&aud),
+            ..other
+        };
+        assert!(c.evaluate(&jwt_without_iss, 100, "r1", &["view"]).is_none());
+    }
 
     fn headers(values: &[&str]) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();

@@ -302,6 +302,24 @@ async fn a_refused_pat_is_fetched_again_once() {
 }
 
 #[tokio::test]
+async fn a_pat_is_renewed_before_it_expires() {
+    let s = Setup::new().await;
+    // A one-second PAT is due at once (renewal margin), so every use fetches a new one.
+    s.fake_as.state.pat_lifetime.store(1, Ordering::SeqCst);
+    s.fake_as.state.pats.lock().unwrap().clear();
+    assert_eq!(s.get("/albums/a1/photos/p1", &[]).await.status(), 401);
+    let calls = s.fake_as.state.token_calls.load(Ordering::SeqCst);
+    assert_eq!(s.get("/albums/a1/photos/p1", &[]).await.status(), 401);
+    assert!(s.fake_as.state.token_calls.load(Ordering::SeqCst) > calls);
+    // A long-lived PAT is reused.
+    s.fake_as.state.pat_lifetime.store(3600, Ordering::SeqCst);
+    assert_eq!(s.get("/albums/a1/photos/p1", &[]).await.status(), 401);
+    let calls = s.fake_as.state.token_calls.load(Ordering::SeqCst);
+    assert_eq!(s.get("/albums/a1/photos/p1", &[]).await.status(), 401);
+    assert_eq!(s.fake_as.state.token_calls.load(Ordering::SeqCst), calls);
+}
+
+#[tokio::test]
 async fn registration_is_idempotent_across_proxy_restarts() {
     let s = Setup::new().await;
     s.photo_id("a1", "p1").await;

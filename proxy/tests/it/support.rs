@@ -93,6 +93,8 @@ pub struct AsState {
     pub active: Mutex<HashMap<String, serde_json::Value>>,
     pub failing: AtomicBool,
     pub introspections: AtomicUsize,
+    /// The PAT lifetime in seconds (0: an hour).
+    pub pat_lifetime: AtomicUsize,
 }
 
 /// The fake AS.
@@ -256,10 +258,14 @@ async fn fake_as(state: Arc<AsState>, request: Request<Incoming>) -> Response<Fu
             }
             let n = state.token_calls.fetch_add(1, Ordering::SeqCst);
             let pat = format!("pat-{n}");
+            let lifetime = match state.pat_lifetime.load(Ordering::SeqCst) {
+                0 => 3600,
+                n => n,
+            };
             state.pats.lock().unwrap().push(pat.clone());
             json(
                 StatusCode::OK,
-                serde_json::json!({"access_token": pat, "token_type": "Bearer", "expires_in": 3600, "scope": "uma_protection"}).to_string(),
+                serde_json::json!({"access_token": pat, "token_type": "Bearer", "expires_in": lifetime, "scope": "uma_protection"}).to_string(),
             )
         }
         _ if !pat_ok => json(
