@@ -146,11 +146,25 @@ pub struct Vars(Vec<(String, String)>);
 
 impl Vars {
     /// Expands `{var}`s in `text` (validated against the template at load).
+    /// One pass: a value is never itself expanded.
     pub fn expand(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (name, value) in &self.0 {
-            out = out.replace(&format!("{{{name}}}"), value);
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                out.push_str(&rest[open..]);
+                return out;
+            };
+            let name = &after[..close];
+            match self.0.iter().find(|(n, _)| n == name) {
+                Some((_, value)) => out.push_str(value),
+                None => out.push_str(&rest[open..open + close + 2]),
+            }
+            rest = &after[close + 1..];
         }
+        out.push_str(rest);
         out
     }
 }

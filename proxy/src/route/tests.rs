@@ -29,6 +29,12 @@ fn templates_bind_whole_segments() {
 }
 
 #[test]
+fn expansion_is_one_pass() {
+    let vars = Vars(vec![("a".into(), "{b}".into()), ("b".into(), "x".into())]);
+    assert_eq!(vars.expand("{a}-{b}-{c}-{"), "{b}-x-{c}-{");
+}
+
+#[test]
 fn bad_templates_are_refused() {
     for bad in [
         "albums",
