@@ -81,3 +81,73 @@ async fn shutdown_stops_accepting() {
     proxy.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn declared_resources_are_not_registered() {
+    let s = Setup::with(|c| {
+        format!("{c}\n[[resources]]\nid = \"declared-1\"\nowner = \"alice\"\nresource_type = \"photo\"\nname = \"album a1 photo p1\"\n")
+    })
+    .await;
+    assert_eq!(s.get("/albums/a1/photos/p1", &[]).await.status(), 401);
+    assert!(s.fake_as.resources().is_empty());
+    assert_eq!(s.fake_as.tickets()[0].body[0]["resource_id"], "declared-1");
+    let auth = format!("Bearer {}", s.fake_as.rpt("declared-1", &["view"]));
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &auth)])
+            .await
+            .status(),
+        200
+    );
+}
+
+/// Collects everything a `tracing` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn access_logs_carry_no_tokens_or_queries() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let s = Setup::new().await;
+    let id = s.photo_id("a1", "p1").await;
+    let rpt = s.fake_as.rpt(&id, &["view"]);
+    let auth = format!("Bearer {rpt}");
+    let r = s
+        .get(
+            "/albums/a1/photos/p1?secret=query-value",
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("access"), "{logs}");
+    assert!(
+        logs.contains("outcome=\"authorized\"") || logs.contains("outcome=authorized"),
+        "{logs}"
+    );
+    for secret in [
+        rpt.as_str(),
+        "query-value",
+        "pat-0",
+        "ticket-1",
+        crate::support::RS_SECRET,
+    ] {
+        assert!(!logs.contains(secret), "{secret} logged");
+    }
+}
