@@ -216,6 +216,12 @@ pub struct Limits {
     pub max_response_body_bytes: u64,
     /// Most HTTP/2 streams per connection.
     pub max_concurrent_streams: u32,
+    /// Most open client connections per listener; further clients wait in the accept queue.
+    pub max_connections: usize,
+    /// Most headers in a request.
+    pub max_headers: usize,
+    /// Largest request header block, in bytes (HTTP/1 read buffer, HTTP/2 header list).
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -224,6 +230,9 @@ impl Default for Limits {
             max_request_body_bytes: 10 * 1024 * 1024,
             max_response_body_bytes: 1024 * 1024 * 1024,
             max_concurrent_streams: 100,
+            max_connections: 10_000,
+            max_headers: 100,
+            max_header_bytes: 64 * 1024,
         }
     }
 }

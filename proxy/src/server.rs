@@ -21,8 +21,9 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -259,12 +260,13 @@ async fn serve(
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(shared.live().config.limits.max_connections));
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = accept(&listener, &slots) => accepted,
             _ = stopped.changed() => break,
         };
-        let Ok((stream, peer)) = accepted else {
+        let Some((stream, peer, slot)) = accepted else {
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -272,9 +274,10 @@ async fn serve(
         let shared = shared.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let live = shared.live();
             let header_timeout = Duration::from_millis(live.config.timeouts.header_read_ms);
-            let streams = live.config.limits.max_concurrent_streams;
+            let limits = live.config.limits;
             drop(live);
             let verdicts = Arc::new(Verdicts::default());
             let conn = Connection {
@@ -294,11 +297,14 @@ async fn serve(
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
+                .max_headers(limits.max_headers)
+                .max_buf_size(limits.max_header_bytes)
                 .keep_alive(true);
             builder
                 .http2()
                 .timer(TokioTimer::new())
-                .max_concurrent_streams(streams)
+                .max_concurrent_streams(limits.max_concurrent_streams)
+                .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
                 .keep_alive_interval(header_timeout)
                 .keep_alive_timeout(header_timeout);
             match tls {
@@ -333,6 +339,16 @@ async fn serve(
     drop(listener);
     let drain = Duration::from_millis(shared.live().config.timeouts.shutdown_ms);
     let _ = tokio::time::timeout(drain, graceful.shutdown()).await;
+}
+
+/// Waits for a free connection slot, then for a connection.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    let slot = slots.clone().acquire_owned().await.ok()?;
+    let (stream, peer) = listener.accept().await.ok()?;
+    Some((stream, peer, slot))
 }
 
 /// Reaches the AS until it answers, for `/readyz`; then stops.

@@ -314,3 +314,33 @@ async fn request_bodies_over_the_limit_are_refused() {
         200
     );
 }
+
+#[tokio::test]
+async fn oversized_header_blocks_are_refused() {
+    let s = Setup::with(|c| {
+        c.replace(
+            "[upstreams.photos]",
+            "[limits]\nmax_headers = 10\nmax_header_bytes = 8192\n\n[upstreams.photos]",
+        )
+    })
+    .await;
+    let many: String = (0..20).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let r = s
+        .raw(
+            format!("GET /public/a HTTP/1.1\r\nHost: x\r\n{many}Connection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+    assert!(r.starts_with("HTTP/1.1 431"), "{r}");
+    let big = "a".repeat(9000);
+    let r = s
+        .raw(
+            format!(
+                "GET /public/a HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+    assert!(r.starts_with("HTTP/1.1 431"), "{r}");
+    assert!(s.upstream.seen().is_empty());
+}
