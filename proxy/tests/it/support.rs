@@ -466,6 +466,43 @@ public = true
     )
 }
 
+/// Everything the proxy logs in this test binary goes to one buffer (a global subscriber:
+/// thread-local ones miss events under parallel tests).
+static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogWriter(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    });
+}
+
+/// What has been logged so far.
+pub fn logs() -> String {
+    init_logs();
+    String::from_utf8_lossy(&LOGS.get().unwrap().lock().unwrap()).into_owned()
+}
+
 pub struct Setup {
     pub fake_as: FakeAs,
     pub upstream: Upstream,
@@ -478,6 +515,7 @@ impl Setup {
     }
 
     pub async fn with(edit: impl FnOnce(String) -> String) -> Self {
+        init_logs();
         let fake_as = FakeAs::start().await;
         let upstream = Upstream::start().await;
         let text = edit(config(&fake_as.issuer(), &upstream.url(), ""));
