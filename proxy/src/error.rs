@@ -9,6 +9,7 @@
 //! | [`Reject::TooLarge`] | 413 | the request body is over `limits.max_request_body_bytes` |
 //! | [`Reject::UpstreamFailed`] | 502 | the upstream could not be reached or broke off; never retried |
 //! | [`Reject::UpstreamTimeout`] | 504 | no response headers within `timeouts.upstream_response_ms` |
+//! | [`Reject::Internal`] | 500 | the proxy cannot build what it must send (e.g. a subject that is not a header value) |
 //!
 //! Every body is a JSON error object; every answer is `Cache-Control: no-store`. Upstream error
 //! bodies are never relayed in place of these (they may contain tokens).
@@ -52,6 +53,8 @@ pub enum Reject {
     UpstreamFailed,
     /// The upstream did not answer in time.
     UpstreamTimeout,
+    /// Something the proxy must send cannot be built; nothing is forwarded.
+    Internal(&'static str),
 }
 
 impl Reject {
@@ -63,6 +66,7 @@ impl Reject {
             Self::Challenge(_) => Outcome::Challenged,
             Self::AsUnreachable => Outcome::AsUnreachable,
             Self::UpstreamFailed | Self::UpstreamTimeout => Outcome::UpstreamError,
+            Self::Internal(_) => Outcome::Internal,
         }
     }
 
@@ -96,6 +100,10 @@ impl Reject {
             Self::UpstreamTimeout => (
                 StatusCode::GATEWAY_TIMEOUT,
                 ErrorResponse::new(ErrorCode::TemporarilyUnavailable, "the upstream timed out"),
+            ),
+            Self::Internal(why) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorResponse::new(ErrorCode::ServerError, *why),
             ),
         };
         let mut response = Response::new(full(error.to_json()));
@@ -167,6 +175,10 @@ mod tests {
         assert_eq!(status_of(Reject::NoRoute).0, StatusCode::NOT_FOUND);
         assert_eq!(status_of(Reject::TooLarge).0, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(status_of(Reject::UpstreamFailed).0, StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            status_of(Reject::Internal("x")).0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
         assert_eq!(
             status_of(Reject::UpstreamTimeout).0,
             StatusCode::GATEWAY_TIMEOUT

@@ -137,7 +137,7 @@ async fn process(
     if let Some((grant, resource_id)) = &identity {
         headers.remove(AUTHORIZATION);
         if !headers::add_identity(headers, grant, resource_id) {
-            return Err(Reject::AsUnreachable);
+            return Err(Reject::Internal("the identity cannot be sent as headers"));
         }
     }
     if let (true, Some(value)) = (upgrade, upgrade_value) {

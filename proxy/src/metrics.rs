@@ -23,10 +23,12 @@ pub enum Outcome {
     BadRequest,
     /// The upstream failed or timed out.
     UpstreamError,
+    /// The proxy could not build what it must send.
+    Internal,
 }
 
 impl Outcome {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Authorized,
         Self::Public,
         Self::Challenged,
@@ -34,6 +36,7 @@ impl Outcome {
         Self::NoRoute,
         Self::BadRequest,
         Self::UpstreamError,
+        Self::Internal,
     ];
 
     /// The label value.
@@ -46,6 +49,7 @@ impl Outcome {
             Self::NoRoute => "no_route",
             Self::BadRequest => "bad_request",
             Self::UpstreamError => "upstream_error",
+            Self::Internal => "internal",
         }
     }
 }
@@ -56,7 +60,7 @@ const BUCKETS_MS: [u64; 10] = [1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000];
 /// The proxy's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    outcomes: [AtomicU64; 7],
+    outcomes: [AtomicU64; 8],
     latency: [AtomicU64; 10],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,

@@ -109,3 +109,14 @@ fn errors_name_the_key() {
         assert!(e.contains(key), "{key}: {e}");
     }
 }
+
+#[test]
+fn the_documented_example_loads() {
+    let doc = include_str!("../../../docs/proxy.md");
+    let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let c = Config::from_toml(&doc[start..end]).unwrap();
+    assert_eq!(c.routes.len(), 2);
+    assert_eq!(c.resources.len(), 1);
+    assert_eq!(c.listen.https.len(), 1);
+}
