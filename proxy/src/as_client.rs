@@ -20,6 +20,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use tokio_rustls::TlsConnector;
 use umagate_proto::Secret;
 use umagate_proto::discovery::{ServerMetadata, uma_configuration_url};
 use umagate_proto::introspection::IntrospectionResponse;
@@ -30,6 +31,7 @@ use umagate_proto::token::TokenResponse;
 
 use crate::config::AuthServer;
 use crate::metrics::Metrics;
+use crate::tls_client::HttpsConnector;
 
 /// The header in which the proxy (a trusted RS with a subject-less PAT) names the owner.
 pub const OWNER_HEADER: &str = "x-umagate-owner";
@@ -69,7 +71,7 @@ struct Pat {
 
 /// A client of one authorization server.
 pub struct AsClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector, Full<Bytes>>,
     config: AuthServer,
     basic: HeaderValue,
     timeout: Duration,
@@ -98,7 +100,12 @@ fn form_encode(text: &str) -> String {
 
 impl AsClient {
     /// A client for the AS in `config`.
-    pub fn new(config: &AuthServer, timeout: Duration, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        config: &AuthServer,
+        timeout: Duration,
+        metrics: Arc<Metrics>,
+        tls: TlsConnector,
+    ) -> Self {
         let credentials = format!(
             "{}:{}",
             form_encode(&config.client_id),
@@ -111,7 +118,8 @@ impl AsClient {
         connector.set_connect_timeout(Some(timeout));
         connector.set_nodelay(true);
         Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new())
+                .build(HttpsConnector::new(connector, tls)),
             config: config.clone(),
             basic,
             timeout,

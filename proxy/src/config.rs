@@ -62,6 +62,9 @@ pub struct Config {
     /// Size limits.
     #[serde(default)]
     pub limits: Limits,
+    /// How the proxy checks the certificates of `https` AS and upstreams.
+    #[serde(default)]
+    pub client_tls: ClientTls,
     /// How request paths are canonicalized (see `umagate_proto::path`).
     #[serde(default)]
     pub path: PathRules,
@@ -92,6 +95,25 @@ pub struct Listen {
     /// Peers (IPs or CIDRs) whose `X-Forwarded-*` headers are kept; empty by default.
     #[serde(default)]
     pub trusted_hops: Vec<String>,
+}
+
+/// Trust for `https` authorization servers and upstreams.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientTls {
+    /// Trust the operating system's root certificates.
+    pub system_roots: bool,
+    /// Also trust the certificates in these PEM files.
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl Default for ClientTls {
+    fn default() -> Self {
+        Self {
+            system_roots: true,
+            ca_files: Vec::new(),
+        }
+    }
 }
 
 /// One HTTPS listener.
@@ -241,7 +263,7 @@ impl Default for Limits {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Upstream {
-    /// `http://host:port` with an optional path prefix.
+    /// `http://host:port` or `https://host:port`, with an optional path prefix.
     pub url: String,
 }
 
@@ -312,6 +334,16 @@ impl Config {
 
     /// Checks everything serde cannot: ranges, references, templates, URLs.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.client_tls.system_roots && self.client_tls.ca_files.is_empty() {
+            let https = self.auth_server.issuer.starts_with("https:")
+                || self.upstreams.values().any(|u| u.url.starts_with("https:"));
+            if https {
+                return Err(invalid(
+                    "client_tls",
+                    "an `https` AS or upstream needs `system_roots` or `ca_files`",
+                ));
+            }
+        }
         if self.listen.http.is_empty() && self.listen.https.is_empty() {
             return Err(invalid("listen", "at least one `http` or `https` listener"));
         }
@@ -338,12 +370,6 @@ impl Config {
     fn validate_as(&self) -> Result<(), ConfigError> {
         let a = &self.auth_server;
         umagate_proto::discovery::check_issuer(&a.issuer).map_err(|m| invalid("as.issuer", m))?;
-        if !a.issuer.starts_with("http://") {
-            return Err(invalid(
-                "as.issuer",
-                "only `http://` authorization servers are supported by this proxy build",
-            ));
-        }
         if a.client_id.is_empty() || a.client_id.contains(':') {
             return Err(invalid("as.client_id", "must be non-empty and without `:`"));
         }

@@ -26,15 +26,17 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsConnector;
 
 use crate::config::Timeouts;
 use crate::error::{Body, BoxError, Reject};
 use crate::headers;
 use crate::net::UpstreamUrl;
+use crate::tls_client::HttpsConnector;
 
 /// The pooled client to every upstream.
 pub struct Upstreams {
-    client: Client<HttpConnector, Body>,
+    client: Client<HttpsConnector, Body>,
     response_timeout: Duration,
     body_idle: Duration,
 }
@@ -57,7 +59,7 @@ pub struct Outbound {
 
 impl Upstreams {
     /// A client with the configured timeouts.
-    pub fn new(timeouts: &Timeouts) -> Self {
+    pub fn new(timeouts: &Timeouts, tls: TlsConnector) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(timeouts.upstream_connect_ms)));
         connector.set_nodelay(true);
@@ -65,7 +67,7 @@ impl Upstreams {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .set_host(false)
-            .build(connector);
+            .build(HttpsConnector::new(connector, tls));
         Self {
             client,
             response_timeout: Duration::from_millis(timeouts.upstream_response_ms),
@@ -94,7 +96,7 @@ impl Upstreams {
         let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
         let uri = Uri::builder()
-            .scheme("http")
+            .scheme(upstream.scheme.clone())
             .authority(upstream.authority.clone())
             .path_and_query(format!("{}{path_and_query}", upstream.prefix))
             .build()

@@ -26,7 +26,7 @@
 //! | `rpt` | bearer parsing, JWT and introspection checks, the verification cache |
 //! | `as_client`, `resources` | calls to the AS; resource ids |
 //! | `headers`, `framing` | header hygiene; raw HTTP/1 framing checks |
-//! | `forward` | the upstream client, bodies, upgrades |
+//! | `forward`, `tls_client` | the upstream client, bodies, upgrades; client-side TLS |
 //! | `error` | every answer the proxy makes itself, mapped to HTTP once |
 //! | `server`, `admin`, `metrics` | listeners, TLS, shutdown, reload; `/metrics`, health |
 
@@ -47,6 +47,7 @@ mod resources;
 mod route;
 mod rpt;
 mod server;
+mod tls_client;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
@@ -97,12 +98,14 @@ impl Shared {
         let metrics = Arc::new(Metrics::default());
         let auth = &config.auth_server;
         let as_timeout = Duration::from_millis(config.timeouts.as_call_ms);
+        let tls = tls_client::connector(&config.client_tls)
+            .map_err(|m| config::invalid("client_tls", m))?;
         Ok(Self {
             realm: auth.realm.clone(),
-            as_client: AsClient::new(auth, as_timeout, metrics.clone()),
+            as_client: AsClient::new(auth, as_timeout, metrics.clone(), tls.clone()),
             rpt: RptChecker::new(auth, metrics.clone()),
             resources: Resources::new(&config.resources, metrics.clone()),
-            upstreams: Upstreams::new(&config.timeouts),
+            upstreams: Upstreams::new(&config.timeouts, tls),
             ready: AtomicBool::new(false),
             live: RwLock::new(Arc::new(Live::new(config)?)),
             metrics,

@@ -58,9 +58,11 @@ impl Cidr {
     }
 }
 
-/// An upstream base: `http://authority` and an optional path prefix without a trailing slash.
+/// An upstream base: `http(s)://authority` and an optional path prefix without a trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpstreamUrl {
+    /// `http` or `https`.
+    pub scheme: http::uri::Scheme,
     /// `host:port`.
     pub authority: http::uri::Authority,
     /// Empty or `/prefix` (no trailing slash).
@@ -68,12 +70,14 @@ pub struct UpstreamUrl {
 }
 
 impl UpstreamUrl {
-    /// Parses `http://host:port[/prefix]`.
+    /// Parses `http(s)://host:port[/prefix]`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let uri: http::Uri = text.parse().map_err(|_| format!("`{text}` is not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err("only `http://` upstreams are supported".into());
-        }
+        let scheme = match uri.scheme_str() {
+            Some("http") => http::uri::Scheme::HTTP,
+            Some("https") => http::uri::Scheme::HTTPS,
+            _ => return Err("the URL must be `http://` or `https://`".into()),
+        };
         let authority = uri
             .authority()
             .cloned()
@@ -92,7 +96,11 @@ impl UpstreamUrl {
                 return Err(format!("path prefix is not canonical (`{canonical}`)"));
             }
         }
-        Ok(Self { authority, prefix })
+        Ok(Self {
+            scheme,
+            authority,
+            prefix,
+        })
     }
 }
 
@@ -130,8 +138,12 @@ mod tests {
         assert_eq!(u.authority.as_str(), "127.0.0.1:9000");
         assert_eq!(u.prefix, "/api");
         assert_eq!(UpstreamUrl::parse("http://a").unwrap().prefix, "");
+        assert_eq!(
+            UpstreamUrl::parse("https://a").unwrap().scheme,
+            http::uri::Scheme::HTTPS
+        );
         for bad in [
-            "https://a",
+            "ftp://a",
             "http://u@a",
             "http://a/?q",
             "a/b",

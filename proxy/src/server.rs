@@ -4,8 +4,8 @@
 //! the accept loops and a background warm-up that fetches discovery, the PAT and the JWKS (the
 //! `/readyz` signal), and returns a [`ProxyHandle`]. [`ProxyHandle::reload`] swaps routes,
 //! upstreams, trusted hops, path rules, limits and declared resources atomically; a
-//! configuration that changes `listen`, `as` or `timeouts` is refused and the running one
-//! stays. [`ProxyHandle::shutdown`] stops accepting, lets in-flight requests finish within
+//! configuration that changes `listen`, `as`, `timeouts` or `client_tls` is refused and the
+//! running one stays. [`ProxyHandle::shutdown`] stops accepting, lets in-flight requests finish within
 //! `timeouts.shutdown_ms`, then returns. [`run`] does all of it for a config file, with SIGHUP
 //! (reload), SIGINT and SIGTERM (shutdown).
 

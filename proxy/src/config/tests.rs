@@ -73,7 +73,7 @@ fn errors_name_the_key() {
             "as.issuer",
         ),
         (
-            MINIMAL.replace("http://127.0.0.1:9000", "https://x"),
+            MINIMAL.replace("http://127.0.0.1:9000", "ftp://x"),
             "upstreams.photos.url",
         ),
         (

@@ -8,6 +8,7 @@
     reason = "test code fails loudly"
 )]
 
+mod fake_as;
 mod support;
 
 mod auth;

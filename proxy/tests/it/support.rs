@@ -1,13 +1,9 @@
-//! Test doubles: a fake authorization server (discovery, JWKS, `/token`, `/rreg`, `/perm`,
-//! `/introspect`), a recording upstream, and helpers to start the proxy and talk to it.
-//!
-//! The fake AS is a stand-in for the real one in `pdp/server`, with the same wire behaviour the
-//! proxy relies on; the end-to-end run against the real AS lives in the workspace's tests.
+//! Test helpers: servers on 127.0.0.1:0 (plain or TLS), a recording upstream, self-signed
+//! certificates, the proxy's configuration and a client. The fake AS is in `fake_as`.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -18,17 +14,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use umagate_proto::claims::{Audience, RptClaims};
-use umagate_proto::jwk::Jwks;
-use umagate_proto::jws::SigningKey;
-use umagate_proto::permission::Permission;
-use umagate_proto::scope::ScopeToken;
 
 pub const RS_ID: &str = "proxy";
 pub const RS_SECRET: &str = "proxy-secret";
 
-/// Serves `handler` on 127.0.0.1:0 with HTTP/1 and upgrades; returns the address.
-async fn serve<F, Fut>(handler: F) -> SocketAddr
+pub use crate::fake_as::{FakeAs, now};
+
+/// Serves `handler` on 127.0.0.1:0 (over TLS with `tls`) with HTTP/1, HTTP/2 and upgrades.
+pub async fn serve<F, Fut>(handler: F, tls: Option<tokio_rustls::TlsAcceptor>) -> SocketAddr
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
@@ -41,296 +34,38 @@ where
                 return;
             };
             let handler = handler.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |r| {
                     let handler = handler.clone();
                     async move { Ok::<_, Infallible>(handler(r).await) }
                 });
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                let _ = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                    .await;
+                match tls {
+                    None => {
+                        let io = TokioIo::new(stream);
+                        let _ = builder.serve_connection_with_upgrades(io, service).await;
+                    }
+                    Some(acceptor) => {
+                        let Ok(stream) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        let io = TokioIo::new(stream);
+                        let _ = builder.serve_connection_with_upgrades(io, service).await;
+                    }
+                }
             });
         }
     });
     addr
 }
 
-fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+pub fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
         .body(Full::from(body))
         .unwrap()
-}
-
-/// One registered resource at the fake AS.
-#[derive(Clone, Debug)]
-pub struct Registered {
-    pub id: String,
-    pub owner: String,
-    pub description: serde_json::Value,
-}
-
-/// One ticket request received by the fake AS.
-#[derive(Clone, Debug)]
-pub struct TicketRequest {
-    pub owner: String,
-    pub body: serde_json::Value,
-    #[allow(dead_code, reason = "kept for debugging output")]
-    pub ticket: String,
-}
-
-#[derive(Default)]
-pub struct AsState {
-    pub issuer: Mutex<String>,
-    pub keys: Mutex<Vec<umagate_proto::jwk::Jwk>>,
-    pub jwks_fetches: AtomicUsize,
-    pub token_calls: AtomicUsize,
-    pub pats: Mutex<Vec<String>>,
-    pub resources: Mutex<Vec<Registered>>,
-    pub tickets: Mutex<Vec<TicketRequest>>,
-    pub active: Mutex<HashMap<String, serde_json::Value>>,
-    pub failing: AtomicBool,
-    pub introspections: AtomicUsize,
-    /// The PAT lifetime in seconds (0: an hour).
-    pub pat_lifetime: AtomicUsize,
-}
-
-/// The fake AS.
-pub struct FakeAs {
-    pub addr: SocketAddr,
-    pub key: SigningKey,
-    pub state: Arc<AsState>,
-}
-
-impl FakeAs {
-    pub async fn start() -> Self {
-        let key = SigningKey::generate("k1").unwrap();
-        let state = Arc::new(AsState::default());
-        state.keys.lock().unwrap().push(key.public_jwk());
-        let s = state.clone();
-        let addr = serve(move |r| fake_as(s.clone(), r)).await;
-        *state.issuer.lock().unwrap() = format!("http://{addr}");
-        Self { addr, key, state }
-    }
-
-    pub fn issuer(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn publish(&self, key: &SigningKey) {
-        self.state.keys.lock().unwrap().push(key.public_jwk());
-    }
-
-    pub fn resources(&self) -> Vec<Registered> {
-        self.state.resources.lock().unwrap().clone()
-    }
-
-    pub fn resource_id(&self, name: &str) -> String {
-        self.resources()
-            .into_iter()
-            .find(|r| r.description["name"] == name)
-            .map(|r| r.id)
-            .unwrap_or_else(|| panic!("no resource named {name}"))
-    }
-
-    pub fn tickets(&self) -> Vec<TicketRequest> {
-        self.state.tickets.lock().unwrap().clone()
-    }
-
-    pub fn jwks_fetches(&self) -> usize {
-        self.state.jwks_fetches.load(Ordering::SeqCst)
-    }
-
-    /// Claims of an RPT for `resource_id` with `scopes`, valid for an hour.
-    pub fn claims(&self, resource_id: &str, scopes: &[&str]) -> RptClaims {
-        let now = now();
-        RptClaims {
-            iss: self.issuer(),
-            sub: "bob".into(),
-            aud: Audience::One(RS_ID.into()),
-            azp: "photo-app".into(),
-            exp: now + 3600,
-            iat: now,
-            nbf: None,
-            jti: format!("jti-{now}"),
-            permissions: vec![Permission {
-                resource_id: resource_id.into(),
-                resource_scopes: scopes
-                    .iter()
-                    .map(|s| ScopeToken::new(*s).unwrap())
-                    .collect(),
-                exp: None,
-                iat: None,
-                nbf: None,
-            }],
-        }
-    }
-
-    pub fn sign(&self, claims: &RptClaims) -> String {
-        self.key.sign("JWT", claims).unwrap()
-    }
-
-    pub fn rpt(&self, resource_id: &str, scopes: &[&str]) -> String {
-        self.sign(&self.claims(resource_id, scopes))
-    }
-}
-
-#[expect(
-    clippy::disallowed_methods,
-    reason = "tests sign tokens relative to the wall clock"
-)]
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::to_string)
-}
-
-async fn fake_as(state: Arc<AsState>, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    let issuer = state.issuer.lock().unwrap().clone();
-    let path = parts.uri.path().to_string();
-    if state.failing.load(Ordering::SeqCst) && path != "/.well-known/uma2-configuration" {
-        return json(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            r#"{"error":"server_error"}"#.into(),
-        );
-    }
-    let pat_ok = bearer(&parts.headers).is_some_and(|b| state.pats.lock().unwrap().contains(&b));
-    let owner = parts
-        .headers
-        .get("x-umagate-owner")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    match (parts.method.as_str(), path.as_str()) {
-        ("GET", "/.well-known/uma2-configuration") => json(
-            StatusCode::OK,
-            serde_json::json!({
-                "issuer": issuer,
-                "response_types_supported": ["code"],
-                "token_endpoint": format!("{issuer}/token"),
-                "jwks_uri": format!("{issuer}/jwks"),
-                "introspection_endpoint": format!("{issuer}/introspect"),
-                "permission_endpoint": format!("{issuer}/perm"),
-                "resource_registration_endpoint": format!("{issuer}/rreg"),
-            })
-            .to_string(),
-        ),
-        ("GET", "/jwks") => {
-            state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-            let keys = Jwks {
-                keys: state.keys.lock().unwrap().clone(),
-            };
-            json(StatusCode::OK, serde_json::to_string(&keys).unwrap())
-        }
-        ("POST", "/token") => {
-            let expected = format!(
-                "Basic {}",
-                base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    format!("{RS_ID}:{RS_SECRET}")
-                )
-            );
-            let form = String::from_utf8_lossy(&body);
-            if parts
-                .headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                != Some(expected.as_str())
-                || !form.contains("grant_type=client_credentials")
-            {
-                return json(
-                    StatusCode::UNAUTHORIZED,
-                    r#"{"error":"invalid_client"}"#.into(),
-                );
-            }
-            let n = state.token_calls.fetch_add(1, Ordering::SeqCst);
-            let pat = format!("pat-{n}");
-            let lifetime = match state.pat_lifetime.load(Ordering::SeqCst) {
-                0 => 3600,
-                n => n,
-            };
-            state.pats.lock().unwrap().push(pat.clone());
-            json(
-                StatusCode::OK,
-                serde_json::json!({"access_token": pat, "token_type": "Bearer", "expires_in": lifetime, "scope": "uma_protection"}).to_string(),
-            )
-        }
-        _ if !pat_ok => json(
-            StatusCode::UNAUTHORIZED,
-            r#"{"error":"invalid_token"}"#.into(),
-        ),
-        ("POST", "/rreg") => {
-            let mut description: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let mut resources = state.resources.lock().unwrap();
-            let id = format!("res-{}", resources.len() + 1);
-            resources.push(Registered {
-                id: id.clone(),
-                owner,
-                description: description.clone(),
-            });
-            description["_id"] = id.into();
-            json(StatusCode::CREATED, description.to_string())
-        }
-        ("GET", "/rreg") => {
-            let ids: Vec<String> = state
-                .resources
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|r| r.owner == owner)
-                .map(|r| r.id.clone())
-                .collect();
-            json(StatusCode::OK, serde_json::to_string(&ids).unwrap())
-        }
-        ("GET", p) if p.starts_with("/rreg/") => {
-            let id = &p["/rreg/".len()..];
-            let resources = state.resources.lock().unwrap();
-            match resources.iter().find(|r| r.id == id && r.owner == owner) {
-                Some(r) => {
-                    let mut d = r.description.clone();
-                    d["_id"] = r.id.clone().into();
-                    json(StatusCode::OK, d.to_string())
-                }
-                None => json(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into()),
-            }
-        }
-        ("POST", "/perm") => {
-            let mut tickets = state.tickets.lock().unwrap();
-            let ticket = format!("ticket-{}", tickets.len() + 1);
-            tickets.push(TicketRequest {
-                owner,
-                body: serde_json::from_slice(&body).unwrap(),
-                ticket: ticket.clone(),
-            });
-            json(
-                StatusCode::CREATED,
-                serde_json::json!({ "ticket": ticket }).to_string(),
-            )
-        }
-        ("POST", "/introspect") => {
-            state.introspections.fetch_add(1, Ordering::SeqCst);
-            let form = String::from_utf8_lossy(&body).to_string();
-            let token = form.strip_prefix("token=").unwrap_or_default();
-            match state.active.lock().unwrap().get(token) {
-                Some(active) => json(StatusCode::OK, active.to_string()),
-                None => json(StatusCode::OK, r#"{"active":false}"#.into()),
-            }
-        }
-        _ => json(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into()),
-    }
 }
 
 /// What the recording upstream received.
@@ -362,56 +97,70 @@ impl Recorded {
 pub struct Upstream {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Recorded>>>,
+    https: bool,
 }
 
 impl Upstream {
     pub async fn start() -> Self {
+        Self::serve(None).await
+    }
+
+    /// Serves over TLS; the URL is `https://localhost:<port>`.
+    pub async fn start_tls(acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        Self::serve(Some(acceptor)).await
+    }
+
+    async fn serve(tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        let https = tls.is_some();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
-        let addr = serve(move |mut r: Request<Incoming>| {
-            let seen = s.clone();
-            async move {
-                let upgrade = r.headers().contains_key("upgrade");
-                let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut r));
-                let (parts, body) = r.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
-                seen.lock().unwrap().push(Recorded {
-                    method: parts.method.to_string(),
-                    target: parts.uri.to_string(),
-                    headers: parts.headers,
-                    body,
-                });
-                if let Some(on_upgrade) = on_upgrade {
-                    tokio::spawn(async move {
-                        let mut io = TokioIo::new(on_upgrade.await.unwrap());
-                        let mut buf = [0u8; 64];
-                        while let Ok(n) = io.read(&mut buf).await {
-                            if n == 0 || io.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
+        let addr = serve(
+            move |mut r: Request<Incoming>| {
+                let seen = s.clone();
+                async move {
+                    let upgrade = r.headers().contains_key("upgrade");
+                    let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut r));
+                    let (parts, body) = r.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    seen.lock().unwrap().push(Recorded {
+                        method: parts.method.to_string(),
+                        target: parts.uri.to_string(),
+                        headers: parts.headers,
+                        body,
                     });
-                    return Response::builder()
-                        .status(StatusCode::SWITCHING_PROTOCOLS)
-                        .header("connection", "upgrade")
-                        .header("upgrade", "websocket")
-                        .body(Full::default())
-                        .unwrap();
+                    if let Some(on_upgrade) = on_upgrade {
+                        tokio::spawn(async move {
+                            let mut io = TokioIo::new(on_upgrade.await.unwrap());
+                            let mut buf = [0u8; 64];
+                            while let Ok(n) = io.read(&mut buf).await {
+                                if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                        });
+                        return Response::builder()
+                            .status(StatusCode::SWITCHING_PROTOCOLS)
+                            .header("connection", "upgrade")
+                            .header("upgrade", "websocket")
+                            .body(Full::default())
+                            .unwrap();
+                    }
+                    Response::builder()
+                        .header("x-upstream", "yes")
+                        .header("connection", "x-secret-hop")
+                        .header("x-secret-hop", "leak")
+                        .body(Full::from("upstream says hi"))
+                        .unwrap()
                 }
-                Response::builder()
-                    .header("x-upstream", "yes")
-                    .header("connection", "x-secret-hop")
-                    .header("x-secret-hop", "leak")
-                    .body(Full::from("upstream says hi"))
-                    .unwrap()
-            }
-        })
+            },
+            tls,
+        )
         .await;
-        Self { addr, seen }
+        Self { addr, seen, https }
     }
 
     pub fn seen(&self) -> Vec<Recorded> {
@@ -419,7 +168,10 @@ impl Upstream {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.https {
+            true => format!("https://localhost:{}", self.addr.port()),
+            false => format!("http://{}", self.addr),
+        }
     }
 }
 
@@ -591,4 +343,42 @@ pub async fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
         // The server kept the connection open: what was read so far is the answer.
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+static FILES: AtomicUsize = AtomicUsize::new(0);
+
+/// A self-signed certificate for `localhost`, written to temporary PEM files.
+pub fn certificate() -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    rustls::pki_types::CertificateDer<'static>,
+) {
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let n = FILES.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("umagate-proxy-tls-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
+    (cert_path, key_path, cert.der().clone())
+}
+
+/// A server-side TLS acceptor for a certificate written by [`certificate`].
+pub fn acceptor(cert: &std::path::Path, key: &std::path::Path) -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }

@@ -2,7 +2,6 @@
 //! clients, failing and slow upstreams.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::Request;
@@ -11,26 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::Setup;
-
-static FILES: AtomicUsize = AtomicUsize::new(0);
-
-/// A self-signed certificate for `localhost`, written to temporary PEM files.
-fn certificate() -> (
-    std::path::PathBuf,
-    std::path::PathBuf,
-    rustls::pki_types::CertificateDer<'static>,
-) {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let n = FILES.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("umagate-proxy-tls-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
-    (cert_path, key_path, cert.der().clone())
-}
+use crate::support::{Setup, certificate};
 
 async fn tls_connect(
     addr: std::net::SocketAddr,
@@ -209,4 +189,69 @@ async fn failing_and_slow_upstreams() {
     .await;
     let r = s.get("/public/a", &[]).await;
     assert_eq!(r.status(), 504);
+}
+
+/// An AS and an upstream over TLS with a private CA: the proxy trusts exactly `ca_files`.
+async fn tls_setup(trust: bool) -> Setup {
+    let (cert, key, _) = certificate();
+    let fake_as = crate::support::FakeAs::start_tls(crate::support::acceptor(&cert, &key)).await;
+    let upstream = crate::support::Upstream::start_tls(crate::support::acceptor(&cert, &key)).await;
+    let trust = if trust {
+        format!(
+            "[client_tls]\nsystem_roots = false\nca_files = [\"{}\"]\n\n",
+            cert.display()
+        )
+    } else {
+        let (other, _, _) = certificate();
+        format!(
+            "[client_tls]\nsystem_roots = false\nca_files = [\"{}\"]\n\n",
+            other.display()
+        )
+    };
+    let text = crate::support::config(&fake_as.issuer(), &upstream.url(), "")
+        .replace("[upstreams.photos]", &format!("{trust}[upstreams.photos]"));
+    let proxy = umagate_proxy::Proxy::bind(umagate_proxy::Config::from_toml(&text).unwrap())
+        .await
+        .unwrap();
+    Setup {
+        fake_as,
+        upstream,
+        proxy,
+    }
+}
+
+#[tokio::test]
+async fn https_authorization_server_and_upstream() {
+    let s = tls_setup(true).await;
+    assert!(s.fake_as.issuer().starts_with("https://localhost:"));
+    let r = s.get("/albums/a1/photos/p1", &[]).await;
+    assert_eq!(r.status(), 401);
+    let issuer = s.fake_as.issuer();
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(&format!("as_uri=\"{issuer}\""))
+    );
+    let id = s.fake_as.resource_id("album a1 photo p1");
+    let auth = format!("Bearer {}", s.fake_as.rpt(&id, &["view"]));
+    let r = s
+        .get("/albums/a1/photos/p1", &[("authorization", &auth)])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        s.upstream.seen()[0].header("x-umagate-subject").as_deref(),
+        Some("bob")
+    );
+}
+
+#[tokio::test]
+async fn untrusted_certificates_fail_closed() {
+    let s = tls_setup(false).await;
+    let r = s.get("/albums/a1/photos/p1", &[]).await;
+    assert_eq!(r.status(), 403, "the AS's certificate is not trusted");
+    assert!(s.fake_as.resources().is_empty());
+    let r = s.get("/public/a", &[]).await;
+    assert_eq!(r.status(), 502, "the upstream's certificate is not trusted");
+    assert!(s.upstream.seen().is_empty());
 }
