@@ -141,15 +141,17 @@ fn examine(head: &[u8], verdicts: &Verdicts) -> (Option<State>, Option<usize>) {
 
 impl<IO: AsyncRead + Unpin> AsyncRead for Scanned<IO> {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
         let before = buf.filled().len();
-        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &poll {
-            let fresh = buf.filled()[before..].to_vec();
-            self.feed(&fresh);
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &poll
+            && !matches!(this.state, State::Done)
+        {
+            this.feed(&buf.filled()[before..]);
         }
         poll
     }
