@@ -231,6 +231,52 @@ mod tests {
     }
 
     #[test]
+    fn leading_empty_lines_do_not_hide_a_request() {
+        let v = verdicts(&[b"GET / HTTP/1.1\r\n\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"]);
+        assert_eq!(
+            v,
+            vec![None, Some("both Content-Length and Transfer-Encoding")]
+        );
+    }
+
+    proptest::proptest! {
+        /// Any split of a stream gives the verdicts of the whole stream, and nothing panics.
+        #[test]
+        fn splits_do_not_change_verdicts(
+            requests in proptest::collection::vec(0usize..6, 1..6),
+            cuts in proptest::collection::vec(0usize..400, 0..8),
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            const PARTS: [&[u8]; 6] = [
+                b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+                b"POST /c HTTP/1.1\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nab",
+                b"POST /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+                b"\r\nGET /e HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+                b"PUT /f HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+            ];
+            let mut stream: Vec<u8> = requests.iter().flat_map(|i| PARTS[*i].to_vec()).collect();
+            stream.extend_from_slice(&noise);
+            let whole = verdicts(&[&stream]);
+            let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(stream.len())).collect();
+            points.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            for p in points {
+                chunks.push(&stream[at..p]);
+                at = p;
+            }
+            chunks.push(&stream[at..]);
+            proptest::prop_assert_eq!(verdicts(&chunks), whole);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = verdicts(&[&bytes]);
+        }
+    }
+
+    #[test]
     fn stops_at_http2_and_chunked() {
         assert!(verdicts(&[b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]).is_empty());
         let v = verdicts(&[
