@@ -3,7 +3,8 @@
 //!
 //! - The upstream sees the canonical path the decision was made on, with the query unchanged.
 //! - Bodies stream both ways; the request body is cut at `limits.max_request_body_bytes` (413
-//!   up front when `Content-Length` says so), the response body at
+//!   up front when `Content-Length` says so; a chunked body that grows past it is cut off
+//!   upstream mid-stream and the client gets 413), the response body at
 //!   `limits.max_response_body_bytes`; either direction is cut after `timeouts.body_idle_ms`
 //!   without progress.
 //! - Response headers must arrive within `timeouts.upstream_response_ms` (504); connecting is
@@ -126,6 +127,9 @@ impl Upstreams {
             .await
             .map_err(|_| Reject::UpstreamTimeout)?
             .map_err(|e| {
+                if too_large(&e) {
+                    return Reject::TooLarge;
+                }
                 tracing::warn!(upstream = %upstream.authority, error = %e, "upstream request failed");
                 Reject::UpstreamFailed
             })?;
@@ -146,6 +150,18 @@ impl Upstreams {
         );
         Ok(Response::from_parts(parts, body.boxed_unsync()))
     }
+}
+
+/// Whether a client error was caused by the request body going over its limit.
+fn too_large(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// Relays a `101` to the client and joins the two upgraded connections.
