@@ -50,6 +50,9 @@ pub struct Outbound {
     pub upstream: std::sync::Arc<UpstreamUrl>,
     /// The canonical path and the query as received.
     pub path_and_query: String,
+    /// The authority the client addressed (`Host` / `:authority`), sent as the upstream's `Host`
+    /// whatever the client named in `Connection`.
+    pub host: HeaderValue,
     /// Whether the client asked to upgrade (and was authorized).
     pub upgrade: bool,
     /// The request body limit.
@@ -82,6 +85,7 @@ impl Upstreams {
             mut request,
             upstream,
             path_and_query,
+            host,
             upgrade,
             max_request_body,
             max_response_body,
@@ -102,12 +106,7 @@ impl Upstreams {
             .path_and_query(format!("{}{path_and_query}", upstream.prefix))
             .build()
             .map_err(|e| Reject::BadRequest(format!("cannot build the upstream URI: {e}")))?;
-        if parts.version == Version::HTTP_2
-            && let Some(authority) = parts.uri.authority()
-            && let Ok(host) = HeaderValue::from_str(authority.as_str())
-        {
-            parts.headers.insert(http::header::HOST, host);
-        }
+        parts.headers.insert(http::header::HOST, host);
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         if upgrade {

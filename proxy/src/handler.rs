@@ -101,7 +101,8 @@ async fn process(
         return Err(Reject::BadRequest(problem.into()));
     }
     let live = shared.live();
-    let host = headers::request_host(&request).map_err(|m| Reject::BadRequest(m.into()))?;
+    let (host, authority) =
+        headers::request_host(&request).map_err(|m| Reject::BadRequest(m.into()))?;
     notes.host.clone_from(&host);
     let target = request
         .uri()
@@ -151,6 +152,7 @@ async fn process(
         request,
         upstream: route.upstream.clone(),
         path_and_query,
+        host: authority,
         upgrade,
         max_request_body: live.config.limits.max_request_body_bytes,
         max_response_body: live.config.limits.max_response_body_bytes,

@@ -174,10 +174,11 @@ pub fn wants_upgrade<B>(request: &Request<B>) -> bool {
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
 }
 
-/// The request's host, lower case, without port: from `Host` (HTTP/1.1) or `:authority`
-/// (HTTP/2). Refuses several `Host` headers, an absolute-form HTTP/1 target, userinfo, and an
-/// HTTP/2 `Host` that differs from `:authority`.
-pub fn request_host<B>(request: &Request<B>) -> Result<String, &'static str> {
+/// The request's host, lower case, without port, for routing, and the authority as sent, for
+/// the upstream's `Host`: from `Host` (HTTP/1.1) or `:authority` (HTTP/2). Refuses several
+/// `Host` headers, an absolute-form HTTP/1 target, userinfo, and an HTTP/2 `Host` that differs
+/// from `:authority`.
+pub fn request_host<B>(request: &Request<B>) -> Result<(String, HeaderValue), &'static str> {
     let mut hosts = request.headers().get_all(HOST).iter();
     let header = hosts.next();
     if hosts.next().is_some() {
@@ -200,7 +201,8 @@ pub fn request_host<B>(request: &Request<B>) -> Result<String, &'static str> {
     if authority.as_str().contains('@') || authority.host().is_empty() {
         return Err("malformed Host header");
     }
-    Ok(authority.host().to_ascii_lowercase())
+    let value = HeaderValue::from_str(authority.as_str()).map_err(|_| "malformed Host header")?;
+    Ok((authority.host().to_ascii_lowercase(), value))
 }
 
 #[cfg(test)]

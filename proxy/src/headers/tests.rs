@@ -100,7 +100,9 @@ fn hosts() {
         b.body(()).unwrap()
     };
     assert_eq!(
-        request_host(&req(Version::HTTP_11, "/a", &["Photos.Example:8080"])).unwrap(),
+        request_host(&req(Version::HTTP_11, "/a", &["Photos.Example:8080"]))
+            .unwrap()
+            .0,
         "photos.example"
     );
     assert!(request_host(&req(Version::HTTP_11, "/a", &[])).is_err());
@@ -109,7 +111,7 @@ fn hosts() {
     assert!(request_host(&req(Version::HTTP_11, "/a", &["u@a"])).is_err());
     assert_eq!(
         request_host(&req(Version::HTTP_2, "https://a:1/x", &[])).unwrap(),
-        "a"
+        ("a".to_string(), HeaderValue::from_static("a:1"))
     );
     assert!(request_host(&req(Version::HTTP_2, "https://a/x", &["b"])).is_err());
 }

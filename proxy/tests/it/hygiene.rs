@@ -204,6 +204,21 @@ async fn hop_by_hop_abuse_cannot_strip_or_inject() {
     for name in ["x-custom", "keep-alive", "proxy-authorization", "te"] {
         assert!(!got.headers.contains_key(name), "{name} forwarded");
     }
+    // Naming `Host` in `Connection` does not leave the upstream without one.
+    let r = s
+        .get(
+            "/public/h",
+            &[
+                ("connection", "host, content-type"),
+                ("host", "photos.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        s.upstream.seen()[1].header("host").as_deref(),
+        Some("photos.example")
+    );
     assert!(
         got.header("connection")
             .is_none_or(|c| !c.contains("x-umagate"))
