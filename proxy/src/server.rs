@@ -174,6 +174,18 @@ impl ProxyHandle {
         result
     }
 
+    /// Loads `path` and reloads it ([`ProxyHandle::reload`]); what SIGHUP does under [`run`].
+    pub fn reload_file(&self, path: &Path) -> Result<(), ConfigError> {
+        match Config::load(path) {
+            Ok(config) => self.reload(config),
+            Err(e) => {
+                Metrics::inc(&self.shared.metrics.reload_failures);
+                tracing::warn!(error = %e, "configuration reload refused; the running configuration stays");
+                Err(e)
+            }
+        }
+    }
+
     fn try_reload(&self, config: Config) -> Result<(), ConfigError> {
         config.validate()?;
         let current = self.shared.live();
@@ -390,13 +402,7 @@ async fn wait_for_signals(proxy: &ProxyHandle, path: &Path) {
     };
     loop {
         tokio::select! {
-            _ = hup.recv() => match Config::load(path) {
-                Ok(config) => { let _ = proxy.reload(config); }
-                Err(e) => {
-                    Metrics::inc(&proxy.shared.metrics.reload_failures);
-                    tracing::warn!(error = %e, "configuration reload refused; the running configuration stays");
-                }
-            },
+            _ = hup.recv() => { let _ = proxy.reload_file(path); }
             _ = term.recv() => return,
             _ = tokio::signal::ctrl_c() => return,
         }

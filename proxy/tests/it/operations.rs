@@ -73,6 +73,29 @@ async fn reload_swaps_routes_and_keeps_the_last_good_config() {
 }
 
 #[tokio::test]
+async fn reload_from_a_file_keeps_the_last_good_one() {
+    let s = Setup::new().await;
+    let base = config(&s.fake_as.issuer(), &s.upstream.url(), "");
+    let path =
+        std::env::temp_dir().join(format!("umagate-proxy-reload-{}.toml", std::process::id()));
+    let added = format!(
+        "{base}\n[[routes]]\npath = \"/file/{{x}}\"\nupstream = \"photos\"\npublic = true\n"
+    );
+    std::fs::write(&path, &added).unwrap();
+    s.proxy.reload_file(&path).unwrap();
+    assert_eq!(s.get("/file/x", &[]).await.status(), 200);
+    std::fs::write(&path, "not toml [").unwrap();
+    assert!(s.proxy.reload_file(&path).is_err());
+    assert_eq!(s.get("/file/x", &[]).await.status(), 200);
+    let metrics = admin(&s, "/metrics").await;
+    assert!(
+        metrics.contains("umagate_proxy_reload_failures_total 1"),
+        "{metrics}"
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
 async fn shutdown_stops_accepting() {
     let s = Setup::new().await;
     let addr = s.addr();
