@@ -240,6 +240,8 @@ pub struct Limits {
     pub max_concurrent_streams: u32,
     /// Most open client connections per listener; further clients wait in the accept queue.
     pub max_connections: usize,
+    /// Most open connections from one client IP per listener (0: no cap); more are closed.
+    pub max_connections_per_ip: usize,
     /// Most headers in a request.
     pub max_headers: usize,
     /// Largest request header block, in bytes (HTTP/1 read buffer, HTTP/2 header list).
@@ -253,6 +255,7 @@ impl Default for Limits {
             max_response_body_bytes: 1024 * 1024 * 1024,
             max_concurrent_streams: 100,
             max_connections: 10_000,
+            max_connections_per_ip: 256,
             max_headers: 100,
             max_header_bytes: 64 * 1024,
         }

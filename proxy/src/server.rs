@@ -33,6 +33,9 @@ use crate::handler::{self, Connection};
 use crate::metrics::Metrics;
 use crate::{Live, Shared};
 
+mod per_ip;
+use per_ip::PerIp;
+
 /// Why the proxy could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -273,6 +276,7 @@ async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(shared.live().config.limits.max_connections));
+    let per_ip = Arc::new(PerIp::default());
     loop {
         let accepted = tokio::select! {
             accepted = accept(&listener, &slots) => accepted,
@@ -281,12 +285,17 @@ async fn serve(
         let Some((stream, peer, slot)) = accepted else {
             continue;
         };
+        let cap = shared.live().config.limits.max_connections_per_ip;
+        let Some(held) = PerIp::hold(&per_ip, peer.ip(), cap) else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let watcher = graceful.watcher();
         let shared = shared.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slot = (slot, held);
             let live = shared.live();
             let header_timeout = Duration::from_millis(live.config.timeouts.header_read_ms);
             let limits = live.config.limits;

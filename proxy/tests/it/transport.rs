@@ -255,3 +255,42 @@ async fn untrusted_certificates_fail_closed() {
     assert_eq!(r.status(), 502, "the upstream's certificate is not trusted");
     assert!(s.upstream.seen().is_empty());
 }
+
+#[tokio::test]
+async fn connections_per_ip_are_capped() {
+    let s = Setup::with(|c| {
+        c.replace(
+            "[upstreams.photos]",
+            "[limits]\nmax_connections_per_ip = 1\n\n[upstreams.photos]",
+        )
+    })
+    .await;
+    let mut held = TcpStream::connect(s.addr()).await.unwrap();
+    held.write_all(b"GET /public/a HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 12];
+    held.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
+    // A second connection from the same address is closed unanswered.
+    let r = crate::support::raw(
+        s.addr(),
+        b"GET /public/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(r, "");
+    drop(held);
+    let mut answered = String::new();
+    for _ in 0..100 {
+        answered = crate::support::raw(
+            s.addr(),
+            b"GET /public/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        if !answered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+}
