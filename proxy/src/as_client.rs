@@ -78,6 +78,9 @@ pub struct AsClient {
     endpoints: RwLock<Option<Arc<Endpoints>>>,
     pat: tokio::sync::Mutex<Option<Pat>>,
     metrics: Arc<Metrics>,
+    /// Until when calls fail at once after the AS could not be reached (the breaker).
+    open_until: std::sync::Mutex<Option<tokio::time::Instant>>,
+    breaker: Duration,
 }
 
 fn uri(text: &str, what: &str) -> Result<Uri, AsError> {
@@ -126,6 +129,8 @@ impl AsClient {
             endpoints: RwLock::new(None),
             pat: tokio::sync::Mutex::new(None),
             metrics,
+            open_until: std::sync::Mutex::new(None),
+            breaker: Duration::from_millis(config.breaker_ms),
         }
     }
 
@@ -134,8 +139,18 @@ impl AsClient {
         &self.config.issuer
     }
 
-    /// Sends one request within the deadline and reads a bounded body.
+    /// Sends one request within the deadline and reads a bounded body. After a transport
+    /// failure or a timeout, calls fail at once for `as.breaker_ms`, so that a down AS costs
+    /// requests no more than one deadline per interval.
     async fn send(&self, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), AsError> {
+        let now = tokio::time::Instant::now();
+        let open = self.open_until.lock().ok().and_then(|o| *o);
+        if open.is_some_and(|until| now < until) {
+            Metrics::inc(&self.metrics.as_errors);
+            return Err(AsError::Unreachable(
+                "recently unreachable; not retried yet".into(),
+            ));
+        }
         let result = tokio::time::timeout(self.timeout, async {
             let response = self
                 .client
@@ -154,6 +169,9 @@ impl AsClient {
         .unwrap_or_else(|_| Err(AsError::Unreachable("timed out".into())));
         if result.is_err() {
             Metrics::inc(&self.metrics.as_errors);
+            if let Ok(mut open) = self.open_until.lock() {
+                *open = Some(tokio::time::Instant::now() + self.breaker);
+            }
         }
         result
     }

@@ -167,6 +167,9 @@ pub struct AuthServer {
     /// Least time between two JWKS refreshes caused by an unknown `kid`.
     #[serde(default = "default_jwks_refresh_secs")]
     pub jwks_min_refresh_secs: u64,
+    /// After the AS could not be reached, calls fail at once for this long (0: never).
+    #[serde(default = "default_breaker_ms")]
+    pub breaker_ms: u64,
 }
 
 impl std::fmt::Debug for AuthServer {
@@ -179,6 +182,10 @@ impl std::fmt::Debug for AuthServer {
             .field("rpt_mode", &self.rpt_mode)
             .finish_non_exhaustive()
     }
+}
+
+fn default_breaker_ms() -> u64 {
+    1000
 }
 
 fn default_realm() -> String {
@@ -409,6 +416,9 @@ impl Config {
         }
         if a.introspection_cache_secs > 3600 {
             return Err(invalid("as.introspection_cache_secs", "at most 3600"));
+        }
+        if a.breaker_ms > 60_000 {
+            return Err(invalid("as.breaker_ms", "at most 60000"));
         }
         if a.verify_cache_secs > 86_400 {
             return Err(invalid("as.verify_cache_secs", "at most 86400"));

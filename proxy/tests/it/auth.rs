@@ -279,6 +279,63 @@ async fn unreachable_as_means_403() {
 }
 
 #[tokio::test]
+async fn a_silent_as_opens_the_breaker() {
+    // An AS that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let upstream = crate::support::Upstream::start().await;
+    let text = crate::support::config(&format!("http://{addr}"), &upstream.url(), "")
+        .replace(
+            "jwks_min_refresh_secs = 60",
+            "jwks_min_refresh_secs = 60\nbreaker_ms = 60000",
+        )
+        .replace(
+            "[upstreams.photos]",
+            "[timeouts]\nas_call_ms = 200\n\n[upstreams.photos]",
+        );
+    let proxy = umagate_proxy::Proxy::bind(umagate_proxy::Config::from_toml(&text).unwrap())
+        .await
+        .unwrap();
+    let s = Setup {
+        fake_as: crate::support::FakeAs::start().await,
+        upstream,
+        proxy,
+    };
+    let first = s.get("/albums/a1/photos/p1", &[]).await;
+    assert_eq!(first.status(), 403);
+    let calls = accepted.load(Ordering::SeqCst);
+    assert!(calls >= 1);
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        let r = s.get("/albums/a1/photos/p1", &[]).await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            r.headers()["warning"],
+            "199 - \"UMA Authorization Server Unreachable\""
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(200),
+        "answered without waiting"
+    );
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        calls,
+        "no new call while the breaker is open"
+    );
+    assert!(s.upstream.seen().is_empty());
+}
+
+#[tokio::test]
 async fn owner_from_the_path_names_the_owner_at_the_as() {
     let s = Setup::new().await;
     let r = s.get("/users/carol/notes", &[]).await;
