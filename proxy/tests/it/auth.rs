@@ -233,6 +233,44 @@ async fn unknown_kid_refreshes_the_jwks_once() {
 }
 
 #[tokio::test]
+async fn a_withdrawn_key_stops_being_trusted() {
+    let s = Setup::with(|c| {
+        c.replace(
+            "jwks_min_refresh_secs = 60",
+            "jwks_min_refresh_secs = 60\njwks_max_age_secs = 0",
+        )
+    })
+    .await;
+    let id = s.photo_id("a1", "p1").await;
+    let first = format!("Bearer {}", s.fake_as.rpt(&id, &["view"]));
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &first)])
+            .await
+            .status(),
+        200
+    );
+    let rotated = SigningKey::generate("k2").unwrap();
+    *s.fake_as.state.keys.lock().unwrap() = vec![rotated.public_jwk()];
+    let mut claims = s.fake_as.claims(&id, &["view"]);
+    claims.jti = "another".into();
+    let old_key = format!("Bearer {}", s.fake_as.sign(&claims));
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &old_key)])
+            .await
+            .status(),
+        401
+    );
+    let new_key = format!("Bearer {}", rotated.sign("JWT", &claims).unwrap());
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &new_key)])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(s.upstream.seen().len(), 2);
+}
+
+#[tokio::test]
 async fn failing_as_means_403_with_warning_and_nothing_forwarded() {
     // An AS that answers discovery but fails everything else.
     let s = Setup::new().await;
