@@ -374,6 +374,29 @@ async fn a_silent_as_opens_the_breaker() {
 }
 
 #[tokio::test]
+async fn a_resource_deleted_at_the_as_is_registered_again() {
+    let s = Setup::new().await;
+    let old = s.photo_id("a1", "p1").await;
+    s.fake_as.state.resources.lock().unwrap().clear();
+    let r = s.get("/albums/a1/photos/p1", &[]).await;
+    assert_eq!(r.status(), 401);
+    let new = s.fake_as.resource_id("album a1 photo p1");
+    assert_ne!(new, old);
+    assert_eq!(
+        s.fake_as.tickets().last().unwrap().body[0]["resource_id"],
+        new.as_str()
+    );
+    // An RPT for the old id no longer matches the resource.
+    let auth = format!("Bearer {}", s.fake_as.rpt(&old, &["view"]));
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &auth)])
+            .await
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
 async fn owner_from_the_path_names_the_owner_at_the_as() {
     let s = Setup::new().await;
     let r = s.get("/users/carol/notes", &[]).await;
