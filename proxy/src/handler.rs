@@ -137,7 +137,7 @@ async fn process(
         scheme: conn.scheme,
     };
     let headers = request.headers_mut();
-    headers::sanitize_request(headers, &peer, &host);
+    headers::sanitize_request(headers, &peer, authority.to_str().unwrap_or(&host));
     if let Some((grant, resource_id)) = &identity {
         headers.remove(AUTHORIZATION);
         if !headers::add_identity(headers, grant, resource_id) {
