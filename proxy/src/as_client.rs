@@ -54,6 +54,18 @@ pub enum AsError {
     Malformed(String),
 }
 
+impl AsError {
+    /// Whether the AS refused a resource id it does not know (FedAuthz §4.3).
+    pub fn is_invalid_resource_id(&self) -> bool {
+        match self {
+            Self::Status(status, body) => {
+                *status == StatusCode::BAD_REQUEST && body.contains("\"invalid_resource_id\"")
+            }
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Endpoints {
     token: Uri,

@@ -167,6 +167,9 @@ pub struct AuthServer {
     /// Least time between two JWKS refreshes caused by an unknown `kid`.
     #[serde(default = "default_jwks_refresh_secs")]
     pub jwks_min_refresh_secs: u64,
+    /// The JWKS in hand is fetched again once it is older than this.
+    #[serde(default = "default_jwks_max_age_secs")]
+    pub jwks_max_age_secs: u64,
     /// After the AS could not be reached, calls fail at once for this long (0: never).
     #[serde(default = "default_breaker_ms")]
     pub breaker_ms: u64,
@@ -182,6 +185,10 @@ impl std::fmt::Debug for AuthServer {
             .field("rpt_mode", &self.rpt_mode)
             .finish_non_exhaustive()
     }
+}
+
+fn default_jwks_max_age_secs() -> u64 {
+    300
 }
 
 fn default_breaker_ms() -> u64 {

@@ -19,11 +19,14 @@ use std::time::Instant;
 use http::header::{AUTHORIZATION, UPGRADE};
 use http::{HeaderValue, Request, Response, Version};
 use hyper::body::Incoming;
+use umagate_proto::Secret;
 use umagate_proto::challenge::UmaChallenge;
 use umagate_proto::path::canonicalize_target;
 use umagate_proto::permission::PermissionRequest;
+use umagate_proto::scope::ScopeToken;
 
 use crate::Shared;
+use crate::as_client::AsError;
 use crate::error::{Body, Reject};
 use crate::forward::Outbound;
 use crate::framing::Verdicts;
@@ -134,7 +137,7 @@ async fn process(
         scheme: conn.scheme,
     };
     let headers = request.headers_mut();
-    headers::sanitize_request(headers, &peer, &host);
+    headers::sanitize_request(headers, &peer, authority.to_str().unwrap_or(&host));
     if let Some((grant, resource_id)) = &identity {
         headers.remove(AUTHORIZATION);
         if !headers::add_identity(headers, grant, resource_id) {
@@ -205,15 +208,20 @@ async fn authorize(
             }
         }
     }
-    let permission = PermissionRequest {
-        resource_id,
-        resource_scopes: needed,
-    };
-    match shared
-        .as_client
-        .ticket(now, &key.owner, &[permission])
-        .await
-    {
+    let mut ticket = ticket(shared, now, &key.owner, &resource_id, &needed).await;
+    if matches!(&ticket, Err(e) if e.is_invalid_resource_id()) {
+        // The resource was deleted at the AS since it was cached: register it again, once.
+        shared.resources.forget(&key);
+        let resource_id = shared
+            .resources
+            .resolve(&shared.as_client, now, &key, &protection.resource_scopes)
+            .await;
+        ticket = match resource_id {
+            Ok(id) => self::ticket(shared, now, &key.owner, &id, &needed).await,
+            Err(e) => Err(e),
+        };
+    }
+    match ticket {
         Ok(ticket) => Err(Reject::Challenge(UmaChallenge {
             realm: shared.realm.clone(),
             as_uri: shared.as_client.issuer().to_string(),
@@ -224,4 +232,18 @@ async fn authorize(
             Err(Reject::AsUnreachable)
         }
     }
+}
+
+async fn ticket(
+    shared: &Shared,
+    now: i64,
+    owner: &str,
+    resource_id: &str,
+    needed: &[ScopeToken],
+) -> Result<Secret, AsError> {
+    let permission = PermissionRequest {
+        resource_id: resource_id.to_string(),
+        resource_scopes: needed.to_vec(),
+    };
+    shared.as_client.ticket(now, owner, &[permission]).await
 }

@@ -81,6 +81,16 @@ impl Resources {
         }
     }
 
+    /// Drops a cached id the AS no longer knows (a declared one too: the AS is the authority).
+    pub fn forget(&self, key: &ResourceKey) {
+        if let Ok(mut ids) = self.ids.lock() {
+            ids.remove(key);
+        }
+        if let Ok(mut declared) = self.declared.lock() {
+            declared.remove(key);
+        }
+    }
+
     fn cached(&self, key: &ResourceKey) -> Option<String> {
         self.ids.lock().ok()?.get(key).cloned()
     }

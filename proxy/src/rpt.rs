@@ -2,9 +2,10 @@
 //!
 //! - [`bearer`] reads `Authorization: Bearer <token68>` strictly; anything else (two headers,
 //!   another scheme, stray spaces) counts as no token at all (D-MALFORMED-AUTHZ).
-//! - JWT mode: ES256 signature against the AS's JWKS (cached; an unknown `kid` triggers at most
-//!   one refresh per `as.jwks_min_refresh_secs`), then `iss` = issuer, `aud` ∋ the proxy's client
-//!   id, `exp` > now ≥ `nbf`, and permissions for the resource that are in force (their own
+//! - JWT mode: ES256 signature against the AS's JWKS (cached, fetched again once older than
+//!   `as.jwks_max_age_secs` so that a withdrawn key stops being trusted; an unknown `kid`
+//!   triggers at most one refresh per `as.jwks_min_refresh_secs`), then `iss` = issuer,
+//!   `aud` ∋ the proxy's client id, `exp` > now ≥ `nbf`, and permissions for the resource that are in force (their own
 //!   `exp`/`nbf` honoured) and together carry every needed scope. A positive decision is cached
 //!   under SHA-256(token, resource id, scopes) until the earliest of the token's `exp`, the
 //!   permission's `exp` and `as.verify_cache_secs`: a token good for one resource can never
@@ -66,7 +67,8 @@ pub struct RptChecker {
     verify_secs: i64,
     introspection_secs: i64,
     min_refresh: Duration,
-    jwks: RwLock<Option<Arc<Jwks>>>,
+    jwks: RwLock<Option<(Arc<Jwks>, Instant)>>,
+    max_age: Duration,
     last_refresh: tokio::sync::Mutex<Option<Instant>>,
     decisions: TtlCache<Grant>,
     introspections: TtlCache<Arc<ActiveToken>>,
@@ -87,6 +89,7 @@ impl RptChecker {
             verify_secs: secs(config.verify_cache_secs),
             introspection_secs: secs(config.introspection_cache_secs),
             min_refresh: Duration::from_secs(config.jwks_min_refresh_secs),
+            max_age: Duration::from_secs(config.jwks_max_age_secs),
             jwks: RwLock::new(None),
             last_refresh: tokio::sync::Mutex::new(None),
             decisions: TtlCache::new(config.cache_entries),
@@ -97,7 +100,8 @@ impl RptChecker {
 
     /// Fetches the JWKS in JWT mode; `true` when the checker can work.
     pub async fn warm_up(&self, as_client: &AsClient) -> bool {
-        self.mode == RptMode::Introspection || self.refresh(as_client, None).await.is_ok()
+        self.mode == RptMode::Introspection
+            || self.refresh(as_client, None, Why::First).await.is_ok()
     }
 
     /// Whether `token` grants every scope of `needed` on `resource_id` at `now`.
@@ -163,14 +167,24 @@ impl RptChecker {
         as_client: &AsClient,
         token: &str,
     ) -> Result<Option<RptClaims>, AsError> {
-        let keys = match self.jwks.read().ok().and_then(|k| k.clone()) {
-            Some(keys) => keys,
-            None => self.refresh(as_client, None).await?,
+        let current = self.jwks.read().ok().and_then(|k| k.clone());
+        let keys = match current {
+            Some((keys, fetched)) if fetched.elapsed() < self.max_age => keys,
+            Some((keys, _)) => match self.refresh(as_client, Some(&keys), Why::Aged).await {
+                Ok(fresh) => fresh,
+                Err(e) => {
+                    tracing::warn!(error = %e, "JWKS refresh failed; the keys in hand stay in use");
+                    keys
+                }
+            },
+            None => self.refresh(as_client, None, Why::First).await?,
         };
         match jws::verify::<RptClaims>(token, &keys) {
             Ok(claims) => Ok(Some(claims)),
             Err(JwsError::UnknownKey) => {
-                let fresh = self.refresh(as_client, Some(&keys)).await?;
+                let fresh = self
+                    .refresh(as_client, Some(&keys), Why::UnknownKid)
+                    .await?;
                 if Arc::ptr_eq(&fresh, &keys) {
                     return Ok(None);
                 }
@@ -180,30 +194,31 @@ impl RptChecker {
         }
     }
 
-    /// Fetches the JWKS: the first time (`seen` is `None`), or for an unknown `kid` in `seen`
-    /// unless another task already replaced those keys or the last fetch for an unknown `kid` is
-    /// more recent than the minimum interval. Returns the keys to use.
+    /// Fetches the JWKS unless another task already replaced the keys in `seen`, or — for an
+    /// unknown `kid` — the last such fetch is more recent than the minimum interval. Returns the
+    /// keys to use.
     async fn refresh(
         &self,
         as_client: &AsClient,
         seen: Option<&Arc<Jwks>>,
+        why: Why,
     ) -> Result<Arc<Jwks>, AsError> {
         let mut last = self.last_refresh.lock().await;
         let current = self.jwks.read().ok().and_then(|k| k.clone());
-        if let (Some(current), Some(seen)) = (&current, seen) {
-            let rate_limited = last.is_some_and(|t| t.elapsed() < self.min_refresh);
-            if !Arc::ptr_eq(current, seen) || rate_limited {
+        if let Some((current, _)) = &current {
+            let replaced = seen.is_none_or(|seen| !Arc::ptr_eq(current, seen));
+            let rate_limited =
+                why == Why::UnknownKid && last.is_some_and(|t| t.elapsed() < self.min_refresh);
+            if replaced || rate_limited {
                 return Ok(current.clone());
             }
-        } else if let Some(current) = &current {
-            return Ok(current.clone());
         }
         let keys = Arc::new(as_client.jwks().await?);
-        if seen.is_some() {
+        if why == Why::UnknownKid {
             *last = Some(Instant::now());
         }
         if let Ok(mut slot) = self.jwks.write() {
-            *slot = Some(keys.clone());
+            *slot = Some((keys.clone(), Instant::now()));
         }
         Ok(keys)
     }
@@ -277,6 +292,17 @@ impl RptChecker {
         };
         Some((grant, until))
     }
+}
+
+/// Why the JWKS is fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Why {
+    /// Nothing fetched yet.
+    First,
+    /// The keys in hand are older than `as.jwks_max_age_secs`.
+    Aged,
+    /// A token names a `kid` the keys in hand lack.
+    UnknownKid,
 }
 
 /// The parts of a JWT or an introspection answer a decision reads.

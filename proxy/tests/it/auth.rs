@@ -233,6 +233,44 @@ async fn unknown_kid_refreshes_the_jwks_once() {
 }
 
 #[tokio::test]
+async fn a_withdrawn_key_stops_being_trusted() {
+    let s = Setup::with(|c| {
+        c.replace(
+            "jwks_min_refresh_secs = 60",
+            "jwks_min_refresh_secs = 60\njwks_max_age_secs = 0",
+        )
+    })
+    .await;
+    let id = s.photo_id("a1", "p1").await;
+    let first = format!("Bearer {}", s.fake_as.rpt(&id, &["view"]));
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &first)])
+            .await
+            .status(),
+        200
+    );
+    let rotated = SigningKey::generate("k2").unwrap();
+    *s.fake_as.state.keys.lock().unwrap() = vec![rotated.public_jwk()];
+    let mut claims = s.fake_as.claims(&id, &["view"]);
+    claims.jti = "another".into();
+    let old_key = format!("Bearer {}", s.fake_as.sign(&claims));
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &old_key)])
+            .await
+            .status(),
+        401
+    );
+    let new_key = format!("Bearer {}", rotated.sign("JWT", &claims).unwrap());
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &new_key)])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(s.upstream.seen().len(), 2);
+}
+
+#[tokio::test]
 async fn failing_as_means_403_with_warning_and_nothing_forwarded() {
     // An AS that answers discovery but fails everything else.
     let s = Setup::new().await;
@@ -333,6 +371,29 @@ async fn a_silent_as_opens_the_breaker() {
         "no new call while the breaker is open"
     );
     assert!(s.upstream.seen().is_empty());
+}
+
+#[tokio::test]
+async fn a_resource_deleted_at_the_as_is_registered_again() {
+    let s = Setup::new().await;
+    let old = s.photo_id("a1", "p1").await;
+    s.fake_as.state.resources.lock().unwrap().clear();
+    let r = s.get("/albums/a1/photos/p1", &[]).await;
+    assert_eq!(r.status(), 401);
+    let new = s.fake_as.resource_id("album a1 photo p1");
+    assert_ne!(new, old);
+    assert_eq!(
+        s.fake_as.tickets().last().unwrap().body[0]["resource_id"],
+        new.as_str()
+    );
+    // An RPT for the old id no longer matches the resource.
+    let auth = format!("Bearer {}", s.fake_as.rpt(&old, &["view"]));
+    assert_eq!(
+        s.get("/albums/a1/photos/p1", &[("authorization", &auth)])
+            .await
+            .status(),
+        401
+    );
 }
 
 #[tokio::test]

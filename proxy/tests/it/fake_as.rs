@@ -51,6 +51,7 @@ pub struct AsState {
     pub introspections: AtomicUsize,
     /// The PAT lifetime in seconds (0: an hour).
     pub pat_lifetime: AtomicUsize,
+    pub registered: AtomicUsize,
 }
 
 /// The fake AS.
@@ -246,7 +247,10 @@ async fn fake_as(state: Arc<AsState>, request: Request<Incoming>) -> Response<Fu
         ("POST", "/rreg") => {
             let mut description: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let mut resources = state.resources.lock().unwrap();
-            let id = format!("res-{}", resources.len() + 1);
+            let id = format!(
+                "res-{}",
+                state.registered.fetch_add(1, Ordering::SeqCst) + 1
+            );
             resources.push(Registered {
                 id: id.clone(),
                 owner,
@@ -279,11 +283,27 @@ async fn fake_as(state: Arc<AsState>, request: Request<Incoming>) -> Response<Fu
             }
         }
         ("POST", "/perm") => {
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let known = state
+                .resources
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.id == body[0]["resource_id"]);
+            let declared = body[0]["resource_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("declared"));
+            if !known && !declared {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"error":"invalid_resource_id"}"#.into(),
+                );
+            }
             let mut tickets = state.tickets.lock().unwrap();
             let ticket = format!("ticket-{}", tickets.len() + 1);
             tickets.push(TicketRequest {
                 owner,
-                body: serde_json::from_slice(&body).unwrap(),
+                body,
                 ticket: ticket.clone(),
             });
             json(
