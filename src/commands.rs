@@ -1,8 +1,10 @@
 //! The command line: one subcommand per file.
 
 mod admin;
+mod dev;
 mod path;
 mod policy;
+mod proxy;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,10 +23,14 @@ pub struct Cli {
 enum Command {
     /// Manage users, clients and signing keys in the store.
     Admin(admin::AdminArgs),
+    /// Run the whole UMA flow locally: AS, proxy and a demo API, seeded with alice and bob.
+    Dev(dev::DevArgs),
     /// Show how the proxy canonicalizes a request target (what it authorizes and forwards).
     Path(path::PathArgs),
     /// Check, evaluate and test policy components.
     Policy(policy::PolicyArgs),
+    /// Run the edge proxy in front of an API.
+    Proxy(proxy::ProxyArgs),
     /// Run the authorization server.
     Serve(serve::ServeArgs),
 }
@@ -34,8 +40,10 @@ impl Cli {
     pub fn run(self) -> Result<ExitCode, String> {
         match self.command {
             Command::Admin(args) => Ok(args.run()),
+            Command::Dev(args) => args.run().map(|()| ExitCode::SUCCESS),
             Command::Path(args) => Ok(args.run()),
             Command::Policy(args) => Ok(args.run()),
+            Command::Proxy(args) => args.run().map(|()| ExitCode::SUCCESS),
             Command::Serve(args) => args.run().map(|()| ExitCode::SUCCESS),
         }
     }

@@ -11,6 +11,7 @@
 //! storage).
 
 mod output;
+mod tokens;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -21,8 +22,7 @@ use umagate_proto::scope::Scopes;
 use umagate_proto::{ErrorCode, ErrorResponse, Secret};
 use umagate_server::config::Config;
 use umagate_server::keys::KeyRing;
-use umagate_server::secrets;
-use umagate_server::store::{ClientRecord, Store, TokenKind, TokenRecord, UserRecord};
+use umagate_server::store::{ClientRecord, Store, UserRecord};
 
 use self::output::{Table, time};
 use super::serve::ServeArgs;
@@ -70,6 +70,15 @@ enum TokenCommand {
         /// Lifetime in seconds (at most 30 days).
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
+    },
+    /// Sign an OpenID Connect ID token for a user, issued to a client, as the AS's login would
+    /// (for pushing as a UMA `claim_token` from scripts); prints it.
+    Id {
+        /// The user: subject or username.
+        user: String,
+        /// The client (the token's audience).
+        #[arg(long)]
+        client: String,
     },
 }
 
@@ -253,6 +262,9 @@ impl AdminArgs {
                     ttl,
                 }
             }
+            AdminCommand::Token(TokenCommand::Id { user, client }) => {
+                Task::IdToken { user, client }
+            }
         };
         let runtime = super::runtime().map_err(Failure::Failed)?;
         runtime.block_on(async move {
@@ -279,6 +291,10 @@ enum Task {
         client: String,
         scope: String,
         ttl: i64,
+    },
+    IdToken {
+        user: String,
+        client: String,
     },
 }
 
@@ -380,7 +396,10 @@ impl Task {
                 client,
                 scope,
                 ttl,
-            } => issue_token(store, &user, &client, &scope, ttl, now).await?,
+            } => tokens::issue_token(store, &user, &client, &scope, ttl, now).await?,
+            Self::IdToken { user, client } => {
+                tokens::id_token(store, config, &user, &client, now).await?
+            }
             Self::RotateKeys => {
                 let published = store.published_keys(now).await.map_err(Failure::failed)?;
                 let keys = KeyRing::load_or_create(store, now)
@@ -513,54 +532,4 @@ fn stty(setting: &str) {
         .stdin(std::process::Stdio::inherit())
         .stderr(std::process::Stdio::null())
         .status();
-}
-
-/// Mints an access token for `user` through `client` and prints it.
-async fn issue_token(
-    store: &Store,
-    user: &str,
-    client: &str,
-    scope: &str,
-    ttl: i64,
-    now: i64,
-) -> Result<(), Failure> {
-    let found = match store.user(user).await.map_err(Failure::failed)? {
-        Some(u) => Some(u),
-        None => store
-            .user_by_username(user)
-            .await
-            .map_err(Failure::failed)?,
-    };
-    let user = found.ok_or_else(|| Failure::Failed(format!("no user `{user}`")))?;
-    if store
-        .client(client)
-        .await
-        .map_err(Failure::failed)?
-        .is_none()
-    {
-        return Err(Failure::Failed(format!("no client `{client}`")));
-    }
-    let token = secrets::new_handle().map_err(|e| Failure::Failed(e.to_string()))?;
-    let family = secrets::new_handle().map_err(|e| Failure::Failed(e.to_string()))?;
-    store
-        .insert_token(&TokenRecord {
-            token_hash: secrets::digest(&token),
-            kind: TokenKind::Access,
-            family_id: family,
-            client_id: client.to_string(),
-            subject: Some(user.subject.clone()),
-            scope: scope.to_string(),
-            issued_at: now,
-            expires_at: now + ttl,
-            used_at: None,
-            revoked_at: None,
-        })
-        .await
-        .map_err(Failure::failed)?;
-    println!("{token}");
-    eprintln!(
-        "note: an access token of {} for {client} with `{scope}`, valid {ttl} s; shown only now",
-        user.username
-    );
-    Ok(())
 }

@@ -54,3 +54,18 @@ fn version_and_help_work() {
     assert_eq!(code, 2);
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
+
+#[test]
+fn proxy_refuses_a_bad_configuration_naming_the_key() {
+    let path = std::env::temp_dir().join(format!("umagate-proxy-bad-{}.toml", std::process::id()));
+    std::fs::write(&path, "[listen]\nhttp = [\"127.0.0.1:0\"]\n[as]\nissuer = \"http://127.0.0.1:1\"\nclient_id = \"p\"\nclient_secret = \"s\"\nbogus = 1\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_umagate"))
+        .args(["proxy", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bogus"), "{err}");
+}

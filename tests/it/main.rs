@@ -11,6 +11,7 @@
 mod admin;
 mod cli;
 mod crash;
+mod dev;
 mod oauth;
 mod policy;
 mod replicas;

@@ -425,7 +425,7 @@ impl Store {
     ) -> Result<Vec<DecisionRecord>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {DECISION_COLUMNS} FROM decisions WHERE owner = $1 \
-             AND ($2 = '' OR resource_id = $2) ORDER BY created_at DESC, id LIMIT $3"
+             AND ($2 = '' OR resource_id = $2) ORDER BY created_at DESC, id DESC LIMIT $3"
         ))
         .bind(owner)
         .bind(resource_id.unwrap_or(""))

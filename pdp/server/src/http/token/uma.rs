@@ -493,9 +493,8 @@ async fn log(
             .iter()
             .map(|(s, o)| (s.as_str(), o.kind()))
             .collect();
-        let id = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
         lines.push(DecisionRecord {
-            id: id.chars().take(22).collect(),
+            id: log_id(now)?,
             owner: ticket.owner.clone(),
             resource_id: resource_id.clone(),
             client_id: client.client_id.clone(),
@@ -508,6 +507,18 @@ async fn log(
     }
     state.store.log_decisions(&lines).await?;
     Ok(())
+}
+
+/// A decision-log id that sorts by time, then by order of writing within this process (the
+/// log lists newest first), then randomly.
+fn log_id(now: i64) -> Result<String, ApiError> {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let random = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(format!(
+        "{now:012}{seq:012}{}",
+        random.chars().take(8).collect::<String>()
+    ))
 }
 
 /// A resource's result for the log, by the assessment's precedence.
