@@ -12,6 +12,7 @@ mod admin;
 mod cli;
 mod crash;
 mod dev;
+mod e2e;
 mod oauth;
 mod policy;
 mod replicas;
