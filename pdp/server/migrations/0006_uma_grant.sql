@@ -117,3 +117,10 @@ CREATE TABLE owner_settings (
     owner       TEXT PRIMARY KEY,
     webhook_url TEXT
 );
+
+-- Quotas (D2) count what one client holds for one user; these keep the counts index-only.
+CREATE INDEX auth_codes_client_subject ON auth_codes (client_id, subject);
+CREATE INDEX tokens_client_subject ON tokens (client_id, subject);
+CREATE INDEX tickets_owner ON tickets (client_id, owner);
+CREATE INDEX rpts_client_subject ON rpts (client_id, subject);
+CREATE INDEX pcts_client_subject ON pcts (client_id, subject);

@@ -30,6 +30,9 @@ pub struct Config {
     /// `[admin]`.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// `[quotas]`: bounds on what one client or user may hold at once (D2).
+    #[serde(default)]
+    pub quotas: QuotaConfig,
     /// `[uma]`.
     #[serde(default)]
     pub uma: UmaConfig,
@@ -248,6 +251,37 @@ impl Default for PoliciesConfig {
     }
 }
 
+/// `[quotas]`: outstanding artifacts per client and user (security.md D2, RFC 6819 §4.4.1.11).
+/// Resources (10 000 per resource server and owner), shares, pending requests and policies have
+/// their own bounds in `[uma]` and `[policies]`. Tokens from `client_credentials` have no count
+/// bound: they carry no user, and counting them would cost every machine client a scan.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaConfig {
+    /// Unredeemed authorization codes per (client, user). Default 10.
+    pub codes_per_user_client: i64,
+    /// Live grants — access and unused refresh tokens — per (client, user). Default 100.
+    pub tokens_per_user_client: i64,
+    /// Live RPTs per (client, requesting party). Default 1000.
+    pub rpts_per_party_client: i64,
+    /// Live PCTs per (client, requesting party). Default 20.
+    pub pcts_per_party_client: i64,
+    /// Unconsumed tickets per (resource server, owner). Default 100 000.
+    pub tickets_per_owner: i64,
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        Self {
+            codes_per_user_client: 10,
+            tokens_per_user_client: 100,
+            rpts_per_party_client: 1000,
+            pcts_per_party_client: 20,
+            tickets_per_owner: 100_000,
+        }
+    }
+}
+
 /// `[admin]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -356,6 +390,18 @@ impl Config {
                 return Err(format!(
                     "uma.trusted_issuers[{i}].issuer: must not be empty"
                 ));
+            }
+        }
+        let q = &self.quotas;
+        for (key, value) in [
+            ("quotas.codes_per_user_client", q.codes_per_user_client),
+            ("quotas.tokens_per_user_client", q.tokens_per_user_client),
+            ("quotas.rpts_per_party_client", q.rpts_per_party_client),
+            ("quotas.pcts_per_party_client", q.pcts_per_party_client),
+            ("quotas.tickets_per_owner", q.tickets_per_owner),
+        ] {
+            if value < 1 {
+                return Err(format!("{key}: at least 1"));
             }
         }
         if !(1..=60_000).contains(&self.policies.timeout_ms) {

@@ -13,6 +13,8 @@ mod introspect;
 mod lessons;
 mod owner;
 mod protection;
+#[cfg(test)]
+mod quota_tests;
 mod register;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -13,6 +13,7 @@ mod grants;
 mod keys;
 mod pdp;
 mod protection;
+mod quotas;
 mod records;
 mod rpts;
 mod sharing;
@@ -31,6 +32,7 @@ pub use pdp::{
     PolicyVersionRecord, target,
 };
 pub use protection::{ResourceRecord, TicketRecord};
+pub use quotas::Quota;
 pub use records::{
     AuthCode, ClientRecord, CodeRedemption, KeyRecord, Refresh, SessionRecord, TokenKind,
     TokenRecord, UserRecord,

@@ -26,7 +26,7 @@ use umagate_proto::registration::ClientMetadata;
 use umagate_proto::scope::Scopes;
 use umagate_server::store::{
     AccessRequestRecord, AuthCode, BindingRecord, ClientRecord, CodeRedemption, KeyRecord,
-    PctRecord, PolicyInsert, PolicyQuota, Refresh, ResourceRecord, RptRecord, SessionRecord,
+    PctRecord, PolicyInsert, PolicyQuota, Quota, Refresh, ResourceRecord, RptRecord, SessionRecord,
     ShareRecord, Store, TicketRecord, TokenKind, TokenRecord, UserRecord, status,
 };
 
@@ -75,6 +75,7 @@ on_both!(
     shares_match_by_resource_type_subject_email_and_expiry,
     an_access_request_is_decided_once,
     policy_versions_bindings_and_pcts,
+    quota_counts_stop_at_the_limit_and_skip_the_dead,
 );
 
 /// A fixed "now": the store never reads the clock.
@@ -1534,4 +1535,46 @@ async fn policy_versions_bindings_and_pcts(db: Db) {
     assert!(!store.revoke_pct("h-1", "other", NOW).await.unwrap());
     assert!(store.revoke_pct("h-1", "app", NOW).await.unwrap());
     assert!(store.live_pct("h-1", "app", NOW).await.unwrap().is_none());
+}
+
+async fn quota_counts_stop_at_the_limit_and_skip_the_dead(db: Db) {
+    let store = db.open().await;
+    for i in 0..3 {
+        store
+            .insert_ticket(&ticket_record(&format!("q-{i}")), NOW)
+            .await
+            .unwrap();
+    }
+    let reached = |limit: i64, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .quota_reached(Quota::Tickets, "rs", "u-alice", limit, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(reached(3, NOW).await);
+    assert!(!reached(4, NOW).await);
+    store.consume_ticket("q-0", NOW).await.unwrap().unwrap();
+    assert!(
+        !reached(3, NOW).await,
+        "a consumed ticket is not outstanding"
+    );
+    assert!(!reached(1, NOW + 300).await, "nor an expired one");
+    assert!(
+        !store
+            .quota_reached(Quota::Tickets, "rs", "u-carol", 1, NOW)
+            .await
+            .unwrap()
+    );
+    for quota in [Quota::Codes, Quota::Tokens, Quota::Rpts, Quota::Pcts] {
+        assert!(
+            !store
+                .quota_reached(quota, "app", "u-bob", 1, NOW)
+                .await
+                .unwrap(),
+            "{quota:?}"
+        );
+    }
 }

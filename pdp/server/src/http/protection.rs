@@ -32,7 +32,7 @@ use super::admin::{auth, is_json};
 use super::error::{ApiError, json, no_store};
 use super::{State, now};
 use crate::secrets;
-use crate::store::{ResourceRecord, TicketRecord, TokenKind, TokenRecord};
+use crate::store::{Quota, ResourceRecord, TicketRecord, TokenKind, TokenRecord};
 
 #[cfg(test)]
 mod tests;
@@ -399,6 +399,22 @@ pub async fn permission(
                 ),
             ));
         }
+    }
+    // D2: outstanding tickets per (resource server, owner) are bounded.
+    if state
+        .store
+        .quota_reached(
+            Quota::Tickets,
+            &pat.client_id,
+            &pat.owner,
+            state.config.quotas.tickets_per_owner,
+            now,
+        )
+        .await?
+    {
+        return Err(invalid_request(
+            "too many outstanding tickets for this resource owner; retry later",
+        ));
     }
     let ticket = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
     let record = TicketRecord {

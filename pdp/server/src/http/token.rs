@@ -20,7 +20,7 @@ use super::browser::throttle::GRANT_FAILURES;
 use super::client_auth::ClientForm;
 use super::error::{ApiError, json};
 use crate::secrets;
-use crate::store::{ClientRecord, CodeRedemption, Refresh, TokenKind, TokenRecord};
+use crate::store::{ClientRecord, CodeRedemption, Quota, Refresh, TokenKind, TokenRecord};
 
 /// `POST /token`.
 pub async fn token(
@@ -237,6 +237,23 @@ async fn authorization_code(
         .user(&code.subject)
         .await?
         .ok_or_else(|| invalid("the user no longer exists"))?;
+    // D2: a bound on the grants one client holds for one user (refreshing replaces, so only
+    // new grants are counted).
+    if state
+        .store
+        .quota_reached(
+            Quota::Tokens,
+            &client.client_id,
+            &code.subject,
+            state.config.quotas.tokens_per_user_client,
+            now,
+        )
+        .await?
+    {
+        return Err(invalid(
+            "too many active tokens for this user and client: revoke some first",
+        ));
+    }
     state.store.start_family(&code.family_id, now).await?;
     let (access, expires_in) = issue(
         state,

@@ -16,7 +16,7 @@ use super::cookie::Cookies;
 use super::{Failure, Pending, State, current_session, handle, html, pages, show_consent};
 use crate::http::token::allowed_scopes;
 use crate::secrets;
-use crate::store::AuthCode;
+use crate::store::{AuthCode, Quota};
 
 pub(super) async fn decide(
     state: &State,
@@ -78,6 +78,24 @@ pub(super) async fn decide(
         let e = ErrorResponse::new(
             ErrorCode::InvalidScope,
             format!("scope `{bad}` is no longer allowed for this client"),
+        );
+        return Ok(back.error(&e, &clear));
+    }
+    // D2: a client cannot pile up unredeemed codes for one user.
+    if state
+        .store
+        .quota_reached(
+            Quota::Codes,
+            &client.client_id,
+            subject,
+            state.config.quotas.codes_per_user_client,
+            now,
+        )
+        .await?
+    {
+        let e = ErrorResponse::new(
+            ErrorCode::TemporarilyUnavailable,
+            "too many unredeemed authorization codes for this user and client",
         );
         return Ok(back.error(&e, &clear));
     }

@@ -30,8 +30,8 @@ use crate::http::error::ApiError;
 use crate::rpt::{self, Minted};
 use crate::secrets;
 use crate::store::{
-    AccessRequestRecord, ClientRecord, DecisionRecord, PctRecord, ResourceRecord, TicketRecord,
-    status,
+    AccessRequestRecord, ClientRecord, DecisionRecord, PctRecord, Quota, ResourceRecord,
+    TicketRecord, status,
 };
 
 #[cfg(test)]
@@ -314,6 +314,23 @@ async fn grant(
     mut permissions: Vec<Permission>,
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
+    let quotas = &state.config.quotas;
+    if state
+        .store
+        .quota_reached(
+            Quota::Rpts,
+            &client.client_id,
+            &party_id,
+            quotas.rpts_per_party_client,
+            now,
+        )
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidGrant,
+            "too many live RPTs for this requesting party and client: revoke some first",
+        ));
+    }
     let mut upgraded = None;
     if let Some(old) = &request.rpt
         && let Some((claims, record)) = rpt::verify(state, old.expose(), now).await?
@@ -347,7 +364,18 @@ async fn grant(
     let mut response = TokenResponse::bearer(Secret::new(token));
     response.expires_in = u64::try_from(state.config.uma.rpt_secs).ok();
     response.upgraded = upgraded;
-    if carried.persist && request.pct.is_none() {
+    // A PCT is a convenience: past the quota the RPT is still issued, without a new one.
+    let room_for_pct = !state
+        .store
+        .quota_reached(
+            Quota::Pcts,
+            &client.client_id,
+            &party_id,
+            quotas.pcts_per_party_client,
+            now,
+        )
+        .await?;
+    if carried.persist && request.pct.is_none() && room_for_pct {
         response.pct = Some(issue_pct(state, client, carried, party_id, now).await?);
     }
     Ok(response)
