@@ -57,6 +57,21 @@ async fn malformed_authorization_is_treated_as_tokenless() {
     assert!(s.upstream.seen().is_empty());
 }
 
+/// S-44 (RFC 6750 §5.3): an RPT in the query or a cookie is no credential at all.
+#[tokio::test]
+async fn s_44_rpts_in_the_query_or_a_cookie_are_ignored() {
+    let s = Setup::new().await;
+    let id = s.photo_id("a1", "p1").await;
+    let rpt = s.fake_as.rpt(&id, &["view"]);
+    let in_query = format!("/albums/a1/photos/p1?access_token={rpt}");
+    let r = s.get(&in_query, &[]).await;
+    assert_eq!(r.status(), 401);
+    let cookie = format!("access_token={rpt}");
+    let r = s.get("/albums/a1/photos/p1", &[("cookie", &cookie)]).await;
+    assert_eq!(r.status(), 401);
+    assert!(s.upstream.seen().is_empty());
+}
+
 #[tokio::test]
 async fn sufficient_rpt_is_forwarded_with_identity_headers() {
     let s = Setup::new().await;
