@@ -16,24 +16,24 @@
 use std::collections::BTreeMap;
 
 use umagate_core::assess::{AssessInput, AssessOptions, Assessment, TicketPermission, assess};
-use umagate_core::policy::{Decision, Outcome};
+use umagate_core::policy::Decision;
 use umagate_proto::permission::Permission;
 use umagate_proto::resource::ResourceDescription;
 use umagate_proto::scope::ScopeToken;
 use umagate_proto::token::{TokenResponse, UmaTicketRequest};
 use umagate_proto::{ErrorCode, Secret, UMA_TICKET_GRANT};
 
+use self::artifacts::{issue_pct, reissue, submit};
 use super::claims::{self, PartyFrom};
 use crate::decide::{self, Asked, Carried, Decided};
 use crate::http::State;
 use crate::http::error::ApiError;
 use crate::rpt::{self, Minted};
 use crate::secrets;
-use crate::store::{
-    AccessRequestRecord, ClientRecord, DecisionRecord, PctRecord, Quota, ResourceRecord,
-    TicketRecord, status,
-};
+use crate::store::{ClientRecord, Quota, ResourceRecord, TicketRecord, status};
 
+mod artifacts;
+mod log;
 #[cfg(test)]
 mod tests;
 
@@ -137,7 +137,7 @@ pub async fn uma_ticket(
                 explanation: "the resource is no longer registered".into(),
             })
     });
-    log(state, client, &ticket, &carried, &decided, now).await?;
+    log::log(state, client, &ticket, &carried, &decided, now).await?;
 
     let party_id = carried.party_id(&state.issuer);
     match (&assessment, party_id) {
@@ -400,171 +400,5 @@ fn merge(into: &mut Vec<Permission>, old: Vec<Permission>) {
             }
             None => into.push(p),
         }
-    }
-}
-
-async fn issue_pct(
-    state: &State,
-    client: &ClientRecord,
-    carried: &Carried,
-    party_id: String,
-    now: i64,
-) -> Result<Secret, ApiError> {
-    let pct = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let party = serde_json::to_string(carried).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state
-        .store
-        .insert_pct(&PctRecord {
-            token_hash: secrets::digest(&pct),
-            client_id: client.client_id.clone(),
-            subject: party_id,
-            party,
-            issued_at: now,
-            expires_at: now.saturating_add(state.config.uma.pct_secs),
-            revoked_at: None,
-        })
-        .await?;
-    Ok(Secret::new(pct))
-}
-
-/// A new ticket for the same permissions, bound to `client`, carrying the party (Grant §3.3.6:
-/// it differs from the presented one, which is consumed).
-async fn reissue(
-    state: &State,
-    client: &ClientRecord,
-    ticket: &TicketRecord,
-    carried: &Carried,
-    request_id: Option<String>,
-    now: i64,
-) -> Result<Secret, ApiError> {
-    let fresh = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let party = serde_json::to_string(carried).map_err(|e| ApiError::Internal(e.to_string()))?;
-    // A ticket polling the owner must outlive a few polling intervals (Grant §5.5).
-    state
-        .store
-        .insert_ticket(
-            &TicketRecord {
-                ticket_hash: secrets::digest(&fresh),
-                client_id: ticket.client_id.clone(),
-                owner: ticket.owner.clone(),
-                permissions: ticket.permissions.clone(),
-                created_at: now,
-                expires_at: now.saturating_add(state.config.uma.ticket_secs),
-                consumed_at: None,
-                presenter: Some(client.client_id.clone()),
-                party: Some(party),
-                request_id,
-            },
-            now,
-        )
-        .await?;
-    Ok(Secret::new(fresh))
-}
-
-/// Stores a pending request for the owner; `None` when the owner has too many pending.
-async fn submit(
-    state: &State,
-    client: &ClientRecord,
-    ticket: &TicketRecord,
-    asked: &[(String, Vec<String>)],
-    party_id: String,
-    now: i64,
-) -> Result<Option<String>, ApiError> {
-    let id = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let id: String = id.chars().take(22).collect();
-    let permissions: Vec<serde_json::Value> = asked
-        .iter()
-        .map(|(r, s)| serde_json::json!({"resource_id": r, "resource_scopes": s}))
-        .collect();
-    let record = AccessRequestRecord {
-        id: id.clone(),
-        owner: ticket.owner.clone(),
-        rs_client_id: ticket.client_id.clone(),
-        client_id: client.client_id.clone(),
-        subject: party_id,
-        permissions: serde_json::Value::Array(permissions).to_string(),
-        status: status::PENDING.into(),
-        granted: None,
-        grant_expires_at: None,
-        created_at: now,
-        decided_at: None,
-    };
-    if !state
-        .store
-        .insert_access_request(&record, state.config.uma.max_pending_requests)
-        .await?
-    {
-        tracing::warn!(target: "audit", owner = %ticket.owner, "too many pending requests; denied");
-        return Ok(None);
-    }
-    tracing::info!(target: "audit", owner = %ticket.owner, request = %id, client = %client.client_id, "request submitted to the owner");
-    crate::webhook::notify(state, &record);
-    Ok(Some(id))
-}
-
-/// One decision-log line per assessed resource.
-async fn log(
-    state: &State,
-    client: &ClientRecord,
-    ticket: &TicketRecord,
-    carried: &Carried,
-    decided: &BTreeMap<String, Decided>,
-    now: i64,
-) -> Result<(), ApiError> {
-    let subject = carried.party_id(&state.issuer);
-    let mut lines = Vec::with_capacity(decided.len());
-    for (resource_id, d) in decided {
-        let outcome = overall(&d.decision);
-        let scopes: BTreeMap<&str, &str> = d
-            .decision
-            .scopes
-            .iter()
-            .map(|(s, o)| (s.as_str(), o.kind()))
-            .collect();
-        lines.push(DecisionRecord {
-            id: log_id(now)?,
-            owner: ticket.owner.clone(),
-            resource_id: resource_id.clone(),
-            client_id: client.client_id.clone(),
-            subject: subject.clone(),
-            outcome: outcome.into(),
-            scopes: serde_json::to_string(&scopes).unwrap_or_default(),
-            explanation: d.decision.explanation.clone(),
-            created_at: now,
-        });
-    }
-    state.store.log_decisions(&lines).await?;
-    Ok(())
-}
-
-/// A decision-log id that sorts by time, then by order of writing within this process (the
-/// log lists newest first), then randomly.
-fn log_id(now: i64) -> Result<String, ApiError> {
-    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let seq = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let random = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(format!(
-        "{now:012}{seq:012}{}",
-        random.chars().take(8).collect::<String>()
-    ))
-}
-
-/// A resource's result for the log, by the assessment's precedence.
-fn overall(decision: &Decision) -> &'static str {
-    let has = |kind: &str| decision.scopes.values().any(|o| o.kind() == kind);
-    if decision.permits_all() {
-        "permit"
-    } else if has("deny") || decision.scopes.is_empty() {
-        "deny"
-    } else if has("need_info") {
-        "need_info"
-    } else if decision
-        .scopes
-        .values()
-        .any(|o| matches!(o, Outcome::AskOwner(_)))
-    {
-        "ask_owner"
-    } else {
-        "deny"
     }
 }
