@@ -37,6 +37,15 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "arena")]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", not(target_feature = "atomics"))),
+    allow(
+        dead_code,
+        reason = "the global allocator on single-threaded wasm32 only; tested here"
+    )
+)]
+mod arena;
 mod attributes;
 mod decision;
 mod export;
