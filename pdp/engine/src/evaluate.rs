@@ -2,6 +2,7 @@
 //! turn whatever came back into a [`Decision`] — the policy's own, or a deny-all with a reason.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use umagate_core::policy::{Decision, Outcome, PolicyInput};
@@ -59,10 +60,11 @@ pub(crate) fn call(
     limits: &Limits,
 ) -> Result<Decision, Failure> {
     store.set_epoch_deadline(limits.deadline_ticks());
-    let request = to_wit(input);
-    let answer = instance
-        .call_decide(&mut *store, &request)
-        .map_err(|e| classify(store, &e, CallPhase::Call))?;
+    let answer = with_wit(input, |request| {
+        instance
+            .call_decide(&mut *store, request)
+            .map_err(|e| classify(store, &e, CallPhase::Call))
+    })?;
     check_output(input, answer, limits.max_output_bytes)
 }
 
@@ -139,37 +141,70 @@ fn classify(store: &Store<State>, error: &wasmtime::Error, phase: CallPhase) -> 
     }
 }
 
-fn to_wit(input: &PolicyInput) -> wit::Request {
-    let attributes = |map: &BTreeMap<String, serde_json::Value>| {
-        map.iter()
-            .map(|(name, value)| wit::Attribute {
-                name: name.clone(),
-                value: value.to_string(),
-            })
-            .collect()
-    };
+/// Calls `f` with `input` as the WIT request. Everything is borrowed from `input` except the
+/// attribute and claim values, which are written as JSON text once, all into one buffer.
+fn with_wit<R>(
+    input: &PolicyInput,
+    f: impl FnOnce(wit::Request<'_>) -> Result<R, Failure>,
+) -> Result<R, Failure> {
     let r = &input.resource;
-    wit::Request {
+    let values = || r.attributes.values().chain(input.party.claims.values());
+    let mut json = String::new();
+    let mut lens = Vec::with_capacity(r.attributes.len() + input.party.claims.len());
+    for value in values() {
+        let start = json.len();
+        write!(json, "{value}").map_err(|_| unwritable())?;
+        lens.push(json.len() - start);
+    }
+    let mut texts = (json.as_str(), lens.into_iter());
+    let resource_attributes = attributes(&r.attributes, &mut texts)?;
+    let claims = attributes(&input.party.claims, &mut texts)?;
+    let registered: Vec<&str> = r.scopes.iter().map(String::as_str).collect();
+    let requested: Vec<&str> = input.scopes.iter().map(String::as_str).collect();
+    f(wit::Request {
         resource: wit::Resource {
-            id: r.id.clone(),
-            type_: r.resource_type.clone(),
-            name: r.name.clone(),
-            owner: r.owner.clone(),
-            scopes: r.scopes.clone(),
-            attributes: attributes(&r.attributes),
+            id: &r.id,
+            type_: r.resource_type.as_deref(),
+            name: r.name.as_deref(),
+            owner: &r.owner,
+            scopes: &registered,
+            attributes: &resource_attributes,
         },
-        scopes: input.scopes.clone(),
+        scopes: &requested,
         party: wit::Party {
-            subject: input.party.subject.clone(),
-            issuer: input.party.issuer.clone(),
-            claims: attributes(&input.party.claims),
+            subject: input.party.subject.as_deref(),
+            issuer: input.party.issuer.as_deref(),
+            claims: &claims,
         },
         context: wit::Context {
             now: input.context.now,
             auth_time: input.context.auth_time,
-            client_id: input.context.client_id.clone(),
+            client_id: &input.context.client_id,
         },
-    }
+    })
+}
+
+/// The names of `map`, each with the next JSON text cut from `texts` (the rest of the buffer,
+/// and the lengths of the texts in it).
+fn attributes<'a>(
+    map: &'a BTreeMap<String, serde_json::Value>,
+    (rest, lens): &mut (&'a str, impl Iterator<Item = usize>),
+) -> Result<Vec<wit::Attribute<'a>>, Failure> {
+    map.keys()
+        .map(|name| {
+            let (value, tail) = lens
+                .next()
+                .and_then(|len| rest.split_at_checked(len))
+                .ok_or_else(unwritable)?;
+            *rest = tail;
+            Ok(wit::Attribute { name, value })
+        })
+        .collect()
+}
+
+/// Writing a JSON value into a `String` cannot fail; if it ever did, nothing is decided.
+fn unwritable() -> Failure {
+    Failure::InvalidInput("an attribute or claim value could not be written as JSON".into())
 }
 
 /// Checks size and coverage, then converts: exactly one outcome per decided scope.
@@ -190,12 +225,13 @@ fn check_output(
                 item.scope
             )));
         }
-        let scope = item.scope.clone();
-        if scopes.insert(item.scope, from_wit(item.outcome)).is_some() {
+        if scopes.contains_key(&item.scope) {
             return Err(Failure::InvalidOutput(format!(
-                "decided scope `{scope}` twice"
+                "decided scope `{}` twice",
+                item.scope
             )));
         }
+        scopes.insert(item.scope, from_wit(item.outcome));
     }
     if let Some(missing) = expected.iter().find(|s| !scopes.contains_key(**s)) {
         return Err(Failure::InvalidOutput(format!(
