@@ -77,6 +77,12 @@ impl Attributes {
         self
     }
 
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
     pub(crate) fn push_json(&mut self, name: String, json: String) {
         let value = OnceLock::new();
         self.entries.push(Entry { name, json, value });
@@ -93,12 +99,7 @@ impl Attributes {
 
     /// The parsed value, or `None` when it is absent or not valid JSON.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.entry(name).and_then(|entry| {
-            let value = entry
-                .value
-                .get_or_init(|| serde_json::from_str(&entry.json).ok());
-            value.as_ref()
-        })
+        self.entry(name).and_then(Entry::value)
     }
 
     /// The value's JSON text as received, e.g. `"\"alice@example.com\""`.
@@ -106,14 +107,57 @@ impl Attributes {
         self.entry(name).map(|entry| entry.json.as_str())
     }
 
-    /// The value if it is a JSON string.
+    /// The value if it is a JSON string. A string without escapes (the usual case) is read
+    /// straight from the JSON text, without parsing or allocating.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(Value::as_str)
+        let entry = self.entry(name)?;
+        plain_json_str(&entry.json).or_else(|| entry.value().and_then(Value::as_str))
     }
 
     /// The value if it is `true` or `false`.
     pub fn get_bool(&self, name: &str) -> Option<bool> {
-        self.get(name).and_then(Value::as_bool)
+        let entry = self.entry(name)?;
+        match entry.json.as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => entry.value().and_then(Value::as_bool),
+        }
+    }
+
+    /// Reads the value as a string, borrowed: the same answers as
+    /// [`get_as::<String>`](Attributes::get_as) (`Ok(None)` when absent, the same error when
+    /// present but not a JSON string), without allocating for a string without escapes.
+    ///
+    /// ```
+    /// use umagate_policies_sdk::Attributes;
+    ///
+    /// let attributes = Attributes::new().with("domain", "example.com").with("n", 3);
+    /// assert_eq!(attributes.get_as_str("domain").unwrap(), Some("example.com"));
+    /// assert_eq!(attributes.get_as_str("missing").unwrap(), None);
+    /// assert_eq!(
+    ///     attributes.get_as_str("n").unwrap_err().to_string(),
+    ///     attributes.get_as::<String>("n").unwrap_err().to_string(),
+    /// );
+    /// ```
+    pub fn get_as_str(&self, name: &str) -> Result<Option<&str>, AttributeError> {
+        let Some(entry) = self.entry(name) else {
+            return Ok(None);
+        };
+        if let Some(text) = plain_json_str(&entry.json) {
+            return Ok(Some(text));
+        }
+        if let Some(text) = entry.value().and_then(Value::as_str) {
+            return Ok(Some(text));
+        }
+        // Not a JSON string: report exactly what `get_as::<String>` would.
+        let source = match serde_json::from_str::<String>(&entry.json) {
+            Err(source) => source,
+            Ok(_) => serde::de::Error::custom("expected a JSON string"),
+        };
+        Err(AttributeError {
+            name: name.to_owned(),
+            source,
+        })
     }
 
     /// The value if it is a JSON number that fits an `i64`.
@@ -158,6 +202,26 @@ impl Attributes {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+impl Entry {
+    /// `json` parsed (on first use), or `None` if it is not valid JSON.
+    fn value(&self) -> Option<&Value> {
+        self.value
+            .get_or_init(|| serde_json::from_str(&self.json).ok())
+            .as_ref()
+    }
+}
+
+/// The contents of `json` if it is a JSON string without escapes (`"abc"`): then they are the
+/// string itself. `None` for anything else, which then takes the parser's way.
+fn plain_json_str(json: &str) -> Option<&str> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    // RFC 8259: unescaped string characters are U+0020 and up, except `"` and `\`.
+    inner
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+        .then_some(inner)
 }
 
 /// Equal when the names and JSON texts are, in order.

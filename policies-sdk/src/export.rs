@@ -49,7 +49,7 @@ pub fn decide<P: Policy>(request: wit::Request) -> wit::Decision {
 }
 
 fn attributes(list: Vec<wit::Attribute>) -> Attributes {
-    let mut attributes = Attributes::new();
+    let mut attributes = Attributes::with_capacity(list.len());
     for wit::Attribute { name, value } in list {
         attributes.push_json(name, value);
     }

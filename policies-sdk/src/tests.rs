@@ -208,3 +208,46 @@ fn attributes_compare_by_json_text() {
     );
     assert_eq!(format!("{received:?}"), r#"{"a": "1", "b": "\"x\""}"#);
 }
+
+#[test]
+fn string_and_bool_reads_agree_with_the_parser() {
+    let texts = [
+        r#""bob@example.com""#,
+        r#""""#,
+        r#""caf\u00e9""#,
+        r#""a\"b""#,
+        r#" "padded" "#,
+        "\"tab\there\"",
+        r#"""#,
+        r#""unterminated"#,
+        r#""x"y""#,
+        "true",
+        "false",
+        " true",
+        "tru",
+        "1",
+        "null",
+        r#"["a"]"#,
+        "",
+    ];
+    for text in texts {
+        let attributes = Attributes::new().with_json("v", text);
+        let parsed: Option<JsonValue> = serde_json::from_str(text).ok();
+        assert_eq!(
+            attributes.get_str("v"),
+            parsed.as_ref().and_then(JsonValue::as_str),
+            "{text}"
+        );
+        assert_eq!(
+            attributes.get_bool("v"),
+            parsed.as_ref().and_then(JsonValue::as_bool),
+            "{text}"
+        );
+        let owned = attributes.get_as::<String>("v");
+        match attributes.get_as_str("v") {
+            Ok(text) => assert_eq!(text, owned.unwrap().as_deref()),
+            Err(err) => assert_eq!(err.to_string(), owned.unwrap_err().to_string()),
+        }
+    }
+    assert_eq!(Attributes::new().get_as_str("absent").unwrap(), None);
+}
