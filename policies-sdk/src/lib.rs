@@ -33,7 +33,7 @@
 //! `wasm-tools component new`; `policies-sdk/build.sh` does both for the examples. The same
 //! code compiles on the host, where [`Request`] has builders for unit tests.
 //!
-//! The contract is `wit/policy.wit` (`umagate:policy@0.1.0`, world `policy`).
+//! The contract is `wit/policy.wit` (`umagate:policy@0.2.0`, world `policy`).
 
 #![deny(missing_docs)]
 
@@ -80,7 +80,7 @@ pub trait Policy {
 pub mod wit {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "umagate:policy/policy@0.1.0",
+        world: "umagate:policy/policy@0.2.0",
         pub_export_macro: true,
         default_bindings_module: "$crate::wit",
     });

@@ -5,7 +5,7 @@
 
 wasmtime::component::bindgen!({
     path: "../../wit",
-    world: "umagate:policy/policy@0.1.0",
+    world: "umagate:policy/policy@0.2.0",
     ownership: Borrowing {
         duplicate_if_necessary: true
     },

@@ -2,7 +2,6 @@
 //! turn whatever came back into a [`Decision`] — the policy's own, or a deny-all with a reason.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use umagate_core::policy::{Decision, Outcome, PolicyInput};
@@ -142,23 +141,14 @@ fn classify(store: &Store<State>, error: &wasmtime::Error, phase: CallPhase) -> 
 }
 
 /// Calls `f` with `input` as the WIT request. Everything is borrowed from `input` except the
-/// attribute and claim values, which are written as JSON text once, all into one buffer.
+/// attributes and the claims, which are written as one JSON object each.
 fn with_wit<R>(
     input: &PolicyInput,
     f: impl FnOnce(wit::Request<'_>) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
     let r = &input.resource;
-    let values = || r.attributes.values().chain(input.party.claims.values());
-    let mut json = String::new();
-    let mut lens = Vec::with_capacity(r.attributes.len() + input.party.claims.len());
-    for value in values() {
-        let start = json.len();
-        write!(json, "{value}").map_err(|_| unwritable())?;
-        lens.push(json.len() - start);
-    }
-    let mut texts = (json.as_str(), lens.into_iter());
-    let resource_attributes = attributes(&r.attributes, &mut texts)?;
-    let claims = attributes(&input.party.claims, &mut texts)?;
+    let attributes = json_object(&r.attributes)?;
+    let claims = json_object(&input.party.claims)?;
     let registered: Vec<&str> = r.scopes.iter().map(String::as_str).collect();
     let requested: Vec<&str> = input.scopes.iter().map(String::as_str).collect();
     f(wit::Request {
@@ -168,7 +158,7 @@ fn with_wit<R>(
             name: r.name.as_deref(),
             owner: &r.owner,
             scopes: &registered,
-            attributes: &resource_attributes,
+            attributes: &attributes,
         },
         scopes: &requested,
         party: wit::Party {
@@ -184,27 +174,12 @@ fn with_wit<R>(
     })
 }
 
-/// The names of `map`, each with the next JSON text cut from `texts` (the rest of the buffer,
-/// and the lengths of the texts in it).
-fn attributes<'a>(
-    map: &'a BTreeMap<String, serde_json::Value>,
-    (rest, lens): &mut (&'a str, impl Iterator<Item = usize>),
-) -> Result<Vec<wit::Attribute<'a>>, Failure> {
-    map.keys()
-        .map(|name| {
-            let (value, tail) = lens
-                .next()
-                .and_then(|len| rest.split_at_checked(len))
-                .ok_or_else(unwritable)?;
-            *rest = tail;
-            Ok(wit::Attribute { name, value })
-        })
-        .collect()
-}
-
-/// Writing a JSON value into a `String` cannot fail; if it ever did, nothing is decided.
-fn unwritable() -> Failure {
-    Failure::InvalidInput("an attribute or claim value could not be written as JSON".into())
+/// `map` as one JSON object (names unique and sorted, as in the map).
+fn json_object(map: &BTreeMap<String, serde_json::Value>) -> Result<String, Failure> {
+    // Writing string-keyed JSON into memory cannot fail; if it ever did, nothing is decided.
+    serde_json::to_string(map).map_err(|e| {
+        Failure::InvalidInput(format!("attributes or claims not writable as JSON: {e}"))
+    })
 }
 
 /// Checks size and coverage, then converts: exactly one outcome per decided scope.
