@@ -30,7 +30,8 @@ fn wit_request(scopes: &[&str]) -> wit::Request {
 
 #[test]
 fn converts_a_wit_request() {
-    let request = from_wit(wit_request(&["view"])).0;
+    let (request, malformed) = from_wit(wit_request(&["view"]));
+    assert_eq!(malformed, None);
     let resource = request.resource();
     assert_eq!(resource.id(), "r1");
     assert_eq!(resource.resource_type(), Some("https://example.com/album"));
