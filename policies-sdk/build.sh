@@ -114,7 +114,7 @@ for name in "${examples[@]}"; do
   # A policy gets no WASI: it may import only the umagate host interface (functions) and the
   # types interface (types only, for `request` and `decision`).
   imports="$("$wasm_tools" component wit "$component" | sed -n 's/^ *import \([^;]*\);.*/\1/p')"
-  if grep -vE '^umagate:policy/(host|types)@0\.1\.0$' <<<"$imports" | grep -q .; then
+  if grep -vE '^umagate:policy/(host|types)@0\.2\.0$' <<<"$imports" | grep -q .; then
     echo "build.sh: $component has unexpected imports:" >&2
     echo "$imports" >&2
     exit 1

@@ -1,7 +1,5 @@
 //! What a policy answers: a [`Decision`] with one [`Outcome`] per requested scope.
 
-use core::fmt::Write as _;
-
 use crate::Request;
 
 /// The claim token format of an OpenID Connect ID token, for
@@ -200,26 +198,40 @@ impl Decision {
         (self.scopes, self.explanation)
     }
 
-    /// `view: permit; edit: deny (reason)`; the empty scope shows as `(no scope)`.
+    /// `view: permit; edit: deny (reason)`; the empty scope shows as `(no scope)`. Built with
+    /// `push_str` (no formatting machinery): it runs on every `for_each_scope` decision.
     fn summary(&self) -> String {
         let mut out = String::new();
         for (i, ScopeDecision { scope, outcome }) in self.scopes.iter().enumerate() {
-            let sep = if i == 0 { "" } else { "; " };
-            let scope = if scope.is_empty() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(if scope.is_empty() {
                 "(no scope)"
             } else {
                 scope
-            };
-            let _ = match outcome {
-                Outcome::Permit => write!(out, "{sep}{scope}: permit"),
-                Outcome::Deny(reason) => write!(out, "{sep}{scope}: deny ({reason})"),
-                Outcome::AskOwner(why) => write!(out, "{sep}{scope}: ask-owner ({why})"),
+            });
+            let (kind, detail) = match outcome {
+                Outcome::Permit => (": permit", None),
+                Outcome::Deny(reason) => (": deny (", Some(reason.as_str())),
+                Outcome::AskOwner(why) => (": ask-owner (", Some(why.as_str())),
                 Outcome::NeedInfo(claims) => {
-                    let names: Vec<&str> =
-                        claims.iter().filter_map(|c| c.name.as_deref()).collect();
-                    write!(out, "{sep}{scope}: need-info ({})", names.join(", "))
+                    out.push_str(": need-info (");
+                    let names = claims.iter().filter_map(|c| c.name.as_deref());
+                    for (j, name) in names.enumerate() {
+                        if j > 0 {
+                            out.push_str(", ");
+                        }
+                        out.push_str(name);
+                    }
+                    ("", Some(""))
                 }
             };
+            out.push_str(kind);
+            if let Some(detail) = detail {
+                out.push_str(detail);
+                out.push(')');
+            }
         }
         out
     }

@@ -42,48 +42,56 @@ macro_rules! export_policy {
     };
 }
 
-/// Runs `P` on a request in its WIT form. Called by the code [`export_policy!`] generates.
+/// Runs `P` on a request in its WIT form. Attributes or claims that are not one JSON object
+/// (umagate always sends one) deny every scope without running the policy.
 #[doc(hidden)]
 pub fn decide<P: Policy>(request: wit::Request) -> wit::Decision {
-    into_wit(P::decide(&from_wit(request)))
+    into_wit(match from_wit(request) {
+        (request, None) => P::decide(&request),
+        (request, Some(reason)) => Decision::deny_all(&request, reason),
+    })
 }
 
-fn attributes(list: Vec<wit::Attribute>) -> Attributes {
-    let mut attributes = Attributes::new();
-    for wit::Attribute { name, value } in list {
-        attributes.push_json(name, value);
-    }
-    attributes
-}
-
-pub(crate) fn from_wit(request: wit::Request) -> Request {
+/// The request in this crate's types, and why it is not usable if its attributes or claims are
+/// malformed (then they are left empty).
+pub(crate) fn from_wit(request: wit::Request) -> (Request, Option<String>) {
     let wit::Request {
         resource,
         scopes,
         party,
         context,
     } = request;
-    Request {
+    let mut malformed = None;
+    let mut members = |what: &str, object: String| {
+        Attributes::from_json_object(object).unwrap_or_else(|| {
+            malformed.get_or_insert_with(|| format!("{what} are not a JSON object"));
+            Attributes::new()
+        })
+    };
+    let attributes = members("resource attributes", resource.attributes);
+    let claims = members("party claims", party.claims);
+    let request = Request {
         resource: Resource {
             id: resource.id,
             resource_type: resource.type_,
             name: resource.name,
             owner: resource.owner,
             scopes: resource.scopes,
-            attributes: attributes(resource.attributes),
+            attributes,
         },
         scopes,
         party: Party {
             subject: party.subject,
             issuer: party.issuer,
-            claims: attributes(party.claims),
+            claims,
         },
         context: Context {
             now: context.now,
             auth_time: context.auth_time,
             client_id: context.client_id,
         },
-    }
+    };
+    (request, malformed)
 }
 
 pub(crate) fn into_wit(decision: Decision) -> wit::Decision {

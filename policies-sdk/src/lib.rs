@@ -33,10 +33,19 @@
 //! `wasm-tools component new`; `policies-sdk/build.sh` does both for the examples. The same
 //! code compiles on the host, where [`Request`] has builders for unit tests.
 //!
-//! The contract is `wit/policy.wit` (`umagate:policy@0.1.0`, world `policy`).
+//! The contract is `wit/policy.wit` (`umagate:policy@0.2.0`, world `policy`).
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "arena")]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", not(target_feature = "atomics"))),
+    allow(
+        dead_code,
+        reason = "the global allocator on single-threaded wasm32 only; tested here"
+    )
+)]
+mod arena;
 mod attributes;
 mod decision;
 mod export;
@@ -71,7 +80,7 @@ pub trait Policy {
 pub mod wit {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "umagate:policy/policy@0.1.0",
+        world: "umagate:policy/policy@0.2.0",
         pub_export_macro: true,
         default_bindings_module: "$crate::wit",
     });

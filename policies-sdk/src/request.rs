@@ -218,6 +218,20 @@ impl Resource {
         self.attributes.get_as(name)
     }
 
+    /// Reads an attribute that should be a string, borrowed: like
+    /// [`attribute::<String>`](Resource::attribute) but without allocating.
+    ///
+    /// ```
+    /// use umagate_policies_sdk::Resource;
+    ///
+    /// let resource = Resource::new("album-1", "alice").with_attribute("share-domain", "example.com");
+    /// assert_eq!(resource.attribute_str("share-domain").unwrap(), Some("example.com"));
+    /// assert_eq!(resource.attribute_str("other").unwrap(), None);
+    /// ```
+    pub fn attribute_str(&self, name: &str) -> Result<Option<&str>, AttributeError> {
+        self.attributes.get_as_str(name)
+    }
+
     /// An attribute as a JSON value, or `None` if it is not set (or not valid JSON).
     pub fn attribute_json(&self, name: &str) -> Option<&Value> {
         self.attributes.get(name)

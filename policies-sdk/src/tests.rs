@@ -3,10 +3,6 @@ use crate::wit::umagate::policy::types as wit;
 use crate::*;
 
 fn wit_request(scopes: &[&str]) -> wit::Request {
-    let attr = |name: &str, value: &str| wit::Attribute {
-        name: name.into(),
-        value: value.into(),
-    };
     wit::Request {
         resource: wit::Resource {
             id: "r1".into(),
@@ -14,17 +10,15 @@ fn wit_request(scopes: &[&str]) -> wit::Request {
             name: None,
             owner: "alice".into(),
             scopes: vec!["view".into(), "edit".into()],
-            attributes: vec![attr("share-domain", r#""example.com""#), attr("bad", "{")],
+            attributes: r#"{"share-domain": "example.com", "ask-scopes": ["edit"]}"#.into(),
         },
         scopes: scopes.iter().map(|s| (*s).into()).collect(),
         party: wit::Party {
             subject: Some("bob".into()),
             issuer: Some("https://idp.example.com".into()),
-            claims: vec![
-                attr("email", r#""bob@example.com""#),
-                attr("email_verified", "true"),
-                attr("email", r#""second@example.com""#),
-            ],
+            claims:
+                r#"{"email":"bob@example.com","email_verified":true,"email":"second@example.com"}"#
+                    .into(),
         },
         context: wit::Context {
             now: 1_767_225_600,
@@ -36,7 +30,8 @@ fn wit_request(scopes: &[&str]) -> wit::Request {
 
 #[test]
 fn converts_a_wit_request() {
-    let request = from_wit(wit_request(&["view"]));
+    let (request, malformed) = from_wit(wit_request(&["view"]));
+    assert_eq!(malformed, None);
     let resource = request.resource();
     assert_eq!(resource.id(), "r1");
     assert_eq!(resource.resource_type(), Some("https://example.com/album"));
@@ -53,19 +48,79 @@ fn converts_a_wit_request() {
 
 #[test]
 fn first_of_duplicate_names_wins() {
-    let request = from_wit(wit_request(&[]));
+    let request = from_wit(wit_request(&[])).0;
     assert_eq!(request.party().claim_str("email"), Some("bob@example.com"));
     assert_eq!(request.party().claims().len(), 3);
 }
 
 #[test]
-fn invalid_json_is_present_but_unreadable() {
-    let request = from_wit(wit_request(&[]));
+fn members_keep_their_json_text_and_order() {
+    let request = from_wit(wit_request(&[])).0;
     let attributes = request.resource().attributes();
+    let members: Vec<_> = attributes.iter().collect();
+    assert_eq!(
+        members,
+        [
+            ("share-domain", r#""example.com""#),
+            ("ask-scopes", r#"["edit"]"#)
+        ]
+    );
+    assert_eq!(
+        request
+            .resource()
+            .attribute::<Vec<String>>("ask-scopes")
+            .unwrap(),
+        Some(vec!["edit".to_string()])
+    );
+    let escaped =
+        Attributes::from_json_object(r#"{"a\u0062": "x\ny", "n": {"k": [1, 2]}}"#.into()).unwrap();
+    assert_eq!(escaped.get_str("ab"), Some("x\ny"));
+    assert_eq!(escaped.get_json("n"), Some(r#"{"k": [1, 2]}"#));
+    assert!(
+        Attributes::from_json_object("{}".into())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn attributes_or_claims_that_are_not_an_object_deny_every_scope() {
+    struct PermitAll;
+    impl Policy for PermitAll {
+        fn decide(request: &Request) -> Decision {
+            Decision::permit_all(request, "open")
+        }
+    }
+    for bad in ["", "[]", r#"{"a":"#, r#"{"a":1} x"#, "null"] {
+        let mut request = wit_request(&["view", "edit"]);
+        request.party.claims = bad.into();
+        let decision = export::decide::<PermitAll>(request);
+        assert_eq!(decision.scopes.len(), 2, "{bad}");
+        assert!(
+            decision
+                .scopes
+                .iter()
+                .all(|s| matches!(s.outcome, wit::Outcome::Deny(_))),
+            "{bad}"
+        );
+        assert!(
+            decision
+                .explanation
+                .starts_with("party claims are not a JSON object"),
+            "{}",
+            decision.explanation
+        );
+    }
+}
+
+#[test]
+fn invalid_json_is_present_but_unreadable() {
+    let resource = Resource::new("r", "alice").with_attribute_json("bad", "{");
+    let attributes = resource.attributes();
     assert!(attributes.contains("bad"));
     assert_eq!(attributes.get("bad"), None);
     assert_eq!(attributes.get_json("bad"), Some("{"));
-    let err = request.resource().attribute::<String>("bad").unwrap_err();
+    let err = resource.attribute::<String>("bad").unwrap_err();
     assert_eq!(err.name(), "bad");
     assert!(err.to_string().starts_with("attribute `bad`: "), "{err}");
 }
@@ -94,7 +149,7 @@ fn typed_attribute_reads() {
 
 #[test]
 fn empty_scope_list_is_decided_as_the_empty_scope() {
-    let request = from_wit(wit_request(&[]));
+    let request = from_wit(wit_request(&[])).0;
     let decision = Decision::for_each_scope(&request, |_| Outcome::Permit);
     assert_eq!(decision.outcome(""), Some(&Outcome::Permit));
     assert_eq!(decision.scopes().len(), 1);
@@ -207,4 +262,112 @@ fn attributes_compare_by_json_text() {
         Attributes::new().with_json("a", "1.0").with("b", "x")
     );
     assert_eq!(format!("{received:?}"), r#"{"a": "1", "b": "\"x\""}"#);
+}
+
+#[test]
+fn string_and_bool_reads_agree_with_the_parser() {
+    let texts = [
+        r#""bob@example.com""#,
+        r#""""#,
+        r#""caf\u00e9""#,
+        r#""a\"b""#,
+        r#" "padded" "#,
+        "\"tab\there\"",
+        r#"""#,
+        r#""unterminated"#,
+        r#""x"y""#,
+        "true",
+        "false",
+        " true",
+        "tru",
+        "1",
+        "null",
+        r#"["a"]"#,
+        "",
+    ];
+    for text in texts {
+        let attributes = Attributes::new().with_json("v", text);
+        let parsed: Option<JsonValue> = serde_json::from_str(text).ok();
+        assert_eq!(
+            attributes.get_str("v"),
+            parsed.as_ref().and_then(JsonValue::as_str),
+            "{text}"
+        );
+        assert_eq!(
+            attributes.get_bool("v"),
+            parsed.as_ref().and_then(JsonValue::as_bool),
+            "{text}"
+        );
+        let owned = attributes.get_as::<String>("v");
+        match attributes.get_as_str("v") {
+            Ok(text) => assert_eq!(text, owned.unwrap().as_deref()),
+            Err(err) => assert_eq!(err.to_string(), owned.unwrap_err().to_string()),
+        }
+    }
+    assert_eq!(Attributes::new().get_as_str("absent").unwrap(), None);
+}
+
+#[test]
+fn objects_split_as_the_parser_reads_them() {
+    let objects = [
+        "{}",
+        " { } ",
+        r#"{"email":"bob@example.com","email_verified":true}"#,
+        r#"{ "a" : 1 , "b":[1, "]", {"c": "}\"{"}], "d": {"e": [[], {}]}, "f": null, "g": false }"#,
+        r#"{"n": -1.5e+3, "m": 0, "s": "caf\u00e9 \\", "t": "\"quoted\""}"#,
+        r#"{"na\u006de": "escaped name", "\"": "quote", "é": "unicode name"}"#,
+        "{\"nested\": {\"deep\": [1, 2, {\"x\": [true]}]}}",
+    ];
+    for object in objects {
+        let parsed: serde_json::Map<String, JsonValue> = serde_json::from_str(object).unwrap();
+        let split = Attributes::from_json_object(object.to_string()).unwrap();
+        assert_eq!(split.len(), parsed.len(), "{object}");
+        for (name, json) in split.iter() {
+            let value = &parsed[name];
+            assert_eq!(
+                &serde_json::from_str::<JsonValue>(json).unwrap(),
+                value,
+                "{object}"
+            );
+            assert_eq!(split.get(name), Some(value), "{object}");
+        }
+    }
+    let deep = format!("{{\"a\":{}1{}}}", "[".repeat(127), "]".repeat(127));
+    assert!(Attributes::from_json_object(deep).is_some());
+    let too_deep = format!("{{\"a\":{}1{}}}", "[".repeat(129), "]".repeat(129));
+    assert!(Attributes::from_json_object(too_deep).is_none());
+}
+
+#[test]
+fn text_that_is_not_one_object_is_refused() {
+    for text in [
+        "",
+        "[]",
+        "null",
+        r#""{}""#,
+        "{",
+        "}",
+        r#"{"a"}"#,
+        r#"{"a":}"#,
+        r#"{"a":1,}"#,
+        r#"{"a":1 "b":2}"#,
+        r#"{"a":1} x"#,
+        r#"{"a":1}{}"#,
+        "{'a':1}",
+        r#"{a:1}"#,
+        r#"{"a":"x}"#,
+        r#"{"a\"}"#,
+        "{\"a\":\"tab\there\"}",
+        r#"{"a":[1,2}"#,
+        r#"{"a":{"b":1]}"#,
+        r#"{"a":tru}"#,
+        r#"{"a":nul}"#,
+        r#"{"a":+}"#,
+        r#"{"\x": 1}"#,
+    ] {
+        assert!(
+            Attributes::from_json_object(text.to_string()).is_none(),
+            "accepted {text:?}"
+        );
+    }
 }

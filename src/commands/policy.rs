@@ -81,7 +81,7 @@ fn check(path: &Path) -> Result<ExitCode, BadInput> {
     let engine = engine()?;
     let policy = load(&engine, path)?;
     let info = policy.info();
-    println!("ok: {} matches umagate:policy/policy@0.1.0", path.display());
+    println!("ok: {} matches umagate:policy/policy@0.2.0", path.display());
     println!("size:         {} bytes", info.size);
     println!("sha256:       {}", info.digest);
     println!(

@@ -87,7 +87,7 @@ fn a_wrong_expectation_fails_with_a_readable_diff() {
 fn check_reports_imports_size_and_compile_time() {
     let (code, out, err) = umagate(&["policy", "check", &built("python-email-domain.wasm")]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("matches umagate:policy/policy@0.1.0"), "{out}");
+    assert!(out.contains("matches umagate:policy/policy@0.2.0"), "{out}");
     assert!(out.contains("wasi:io/"), "python imports WASI: {out}");
     assert!(out.contains("wasi:         sealed"), "{out}");
     assert!(out.contains("compile time:"), "{out}");

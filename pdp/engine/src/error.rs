@@ -22,7 +22,7 @@ pub enum LoadError {
     #[error("component imports `{0}`, which policies may not use")]
     ForbiddenImport(String),
     /// Does not export `decide` with the world's signature, or an import has the wrong type.
-    #[error("component does not match the umagate:policy@0.1.0 world: {0}")]
+    #[error("component does not match the umagate:policy@0.2.0 world: {0}")]
     WrongWorld(String),
     /// Reading or writing the compiled-artifact cache failed.
     #[error("artifact cache: {0}")]

@@ -59,10 +59,11 @@ pub(crate) fn call(
     limits: &Limits,
 ) -> Result<Decision, Failure> {
     store.set_epoch_deadline(limits.deadline_ticks());
-    let request = to_wit(input);
-    let answer = instance
-        .call_decide(&mut *store, &request)
-        .map_err(|e| classify(store, &e, CallPhase::Call))?;
+    let answer = with_wit(input, |request| {
+        instance
+            .call_decide(&mut *store, request)
+            .map_err(|e| classify(store, &e, CallPhase::Call))
+    })?;
     check_output(input, answer, limits.max_output_bytes)
 }
 
@@ -139,37 +140,46 @@ fn classify(store: &Store<State>, error: &wasmtime::Error, phase: CallPhase) -> 
     }
 }
 
-fn to_wit(input: &PolicyInput) -> wit::Request {
-    let attributes = |map: &BTreeMap<String, serde_json::Value>| {
-        map.iter()
-            .map(|(name, value)| wit::Attribute {
-                name: name.clone(),
-                value: value.to_string(),
-            })
-            .collect()
-    };
+/// Calls `f` with `input` as the WIT request. Everything is borrowed from `input` except the
+/// attributes and the claims, which are written as one JSON object each.
+fn with_wit<R>(
+    input: &PolicyInput,
+    f: impl FnOnce(wit::Request<'_>) -> Result<R, Failure>,
+) -> Result<R, Failure> {
     let r = &input.resource;
-    wit::Request {
+    let attributes = json_object(&r.attributes)?;
+    let claims = json_object(&input.party.claims)?;
+    let registered: Vec<&str> = r.scopes.iter().map(String::as_str).collect();
+    let requested: Vec<&str> = input.scopes.iter().map(String::as_str).collect();
+    f(wit::Request {
         resource: wit::Resource {
-            id: r.id.clone(),
-            type_: r.resource_type.clone(),
-            name: r.name.clone(),
-            owner: r.owner.clone(),
-            scopes: r.scopes.clone(),
-            attributes: attributes(&r.attributes),
+            id: &r.id,
+            type_: r.resource_type.as_deref(),
+            name: r.name.as_deref(),
+            owner: &r.owner,
+            scopes: &registered,
+            attributes: &attributes,
         },
-        scopes: input.scopes.clone(),
+        scopes: &requested,
         party: wit::Party {
-            subject: input.party.subject.clone(),
-            issuer: input.party.issuer.clone(),
-            claims: attributes(&input.party.claims),
+            subject: input.party.subject.as_deref(),
+            issuer: input.party.issuer.as_deref(),
+            claims: &claims,
         },
         context: wit::Context {
             now: input.context.now,
             auth_time: input.context.auth_time,
-            client_id: input.context.client_id.clone(),
+            client_id: &input.context.client_id,
         },
-    }
+    })
+}
+
+/// `map` as one JSON object (names unique and sorted, as in the map).
+fn json_object(map: &BTreeMap<String, serde_json::Value>) -> Result<String, Failure> {
+    // Writing string-keyed JSON into memory cannot fail; if it ever did, nothing is decided.
+    serde_json::to_string(map).map_err(|e| {
+        Failure::InvalidInput(format!("attributes or claims not writable as JSON: {e}"))
+    })
 }
 
 /// Checks size and coverage, then converts: exactly one outcome per decided scope.
@@ -190,12 +200,13 @@ fn check_output(
                 item.scope
             )));
         }
-        let scope = item.scope.clone();
-        if scopes.insert(item.scope, from_wit(item.outcome)).is_some() {
+        if scopes.contains_key(&item.scope) {
             return Err(Failure::InvalidOutput(format!(
-                "decided scope `{scope}` twice"
+                "decided scope `{}` twice",
+                item.scope
             )));
         }
+        scopes.insert(item.scope, from_wit(item.outcome));
     }
     if let Some(missing) = expected.iter().find(|s| !scopes.contains_key(**s)) {
         return Err(Failure::InvalidOutput(format!(

@@ -1,6 +1,6 @@
 //! umagate's policy decision point: owners' policies as sandboxed WebAssembly components.
 //!
-//! A policy is a component targeting `wit/policy.wit` (`umagate:policy/policy@0.1.0`). The
+//! A policy is a component targeting `wit/policy.wit` (`umagate:policy/policy@0.2.0`). The
 //! engine's whole surface is: [`PolicyEngine::load`] (validate, check imports, compile or reuse a
 //! cached artifact, pre-instantiate — off the request path) and [`PolicyEngine::evaluate`]
 //! (a fresh instance per call, so nothing leaks between requesting parties).

@@ -18,7 +18,7 @@ use crate::host::State;
 
 /// The policy world's own imports: `host` (the log function) and `types`, which carries only
 /// type definitions.
-const WORLD_INTERFACES: &[&str] = &["umagate:policy/host@0.1.0", "umagate:policy/types@0.1.0"];
+const WORLD_INTERFACES: &[&str] = &["umagate:policy/host@0.2.0", "umagate:policy/types@0.2.0"];
 /// WASI 0.2 packages a component may import; they are served by the sealed context of
 /// `host.rs`. Anything else (`wasi:http`, custom interfaces) is refused.
 const WASI_PACKAGES: &[&str] = &[

@@ -1,5 +1,6 @@
 //! A counting semaphore bounding concurrent evaluations (and so pool usage and CPU). Taking a
-//! free slot is one atomic operation; only a saturated engine waits on the condition variable.
+//! free slot is one atomic operation, and so is giving it back while nobody waits; only a
+//! saturated engine waits on (and signals) the condition variable.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -7,6 +8,9 @@ use std::time::{Duration, Instant};
 
 pub(crate) struct Slots {
     in_use: AtomicUsize,
+    /// Callers inside the waiting loop of [`Slots::acquire`]. A release signals the condition
+    /// variable only when this is non-zero: `notify_one` is a system call even with no waiter.
+    waiting: AtomicUsize,
     waiters: Mutex<()>,
     freed: Condvar,
     max: usize,
@@ -19,6 +23,7 @@ impl Slots {
     pub(crate) fn new(max: usize) -> Self {
         Self {
             in_use: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
             waiters: Mutex::new(()),
             freed: Condvar::new(),
             max: max.max(1),
@@ -27,7 +32,7 @@ impl Slots {
 
     fn try_take(&self) -> bool {
         self.in_use
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 (n < self.max).then_some(n + 1)
             })
             .is_ok()
@@ -40,6 +45,11 @@ impl Slots {
         }
         let deadline = Instant::now() + wait;
         let mut guard = self.waiters.lock().ok()?;
+        // Registered before the next `try_take` (both sequentially consistent, as is the
+        // release's decrement and its read of `waiting`): either that `try_take` sees the freed
+        // slot or the release sees a waiter and signals. The 1 ms bound below backs this up.
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _registered = Waiting(&self.waiting);
         loop {
             if self.try_take() {
                 return Some(Slot(self));
@@ -57,8 +67,19 @@ impl Slots {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.0.in_use.fetch_sub(1, Ordering::AcqRel);
-        self.0.freed.notify_one();
+        self.0.in_use.fetch_sub(1, Ordering::SeqCst);
+        if self.0.waiting.load(Ordering::SeqCst) > 0 {
+            self.0.freed.notify_one();
+        }
+    }
+}
+
+/// A caller registered in [`Slots::waiting`]; unregistered on drop (every exit of the loop).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

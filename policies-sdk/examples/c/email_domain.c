@@ -10,8 +10,10 @@
 //   * the scope is listed in resource attribute `ask-scopes` (JSON array of strings; absent =
 //     empty) -> ask-owner "<email> asks for <scope>";
 //   * otherwise permit.
-// If a name occurs more than once, the first entry wins (as in the Rust SDK). An `ask-scopes`
-// that is present but not an array of strings asks the owner for every scope (fail safe).
+// Claims and attributes arrive as one JSON object each (`{"email":"...",...}`); if a name occurs
+// more than once, the first member wins (as in the Rust SDK). Text that is not one JSON object
+// aborts, which traps and so denies every scope. An `ask-scopes` that is present but not an
+// array of strings asks the owner for every scope (fail safe).
 //
 // Build (policies-sdk/examples/build-guests.sh does this):
 //   wit-bindgen c wit --world policy --out-dir gen
@@ -43,11 +45,6 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
-static bool str_eq(const policy_string_t *s, const char *lit) {
-  size_t n = strlen(lit);
-  return s->len == n && memcmp(s->ptr, lit, n) == 0;
-}
-
 static bool bytes_eq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
   return an == bn && (an == 0 || memcmp(a, b, an) == 0);
 }
@@ -59,14 +56,6 @@ static bool ascii_ieq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) 
   for (size_t i = 0; i < an; i++)
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
-}
-
-// The first attribute with this name, or NULL.
-static const policy_string_t *find_attr(const umagate_policy_types_list_attribute_t *list,
-                                        const char *name) {
-  for (size_t i = 0; i < list->len; i++)
-    if (str_eq(&list->ptr[i].name, name)) return &list->ptr[i].value;
-  return NULL;
 }
 
 // A heap copy of `n` bytes as an owned component string (len 0 needs no allocation).
@@ -210,6 +199,95 @@ static bool json_is_true(const policy_string_t *v) {
   return skip_ws(v->ptr, v->len, i + 4) == v->len;
 }
 
+#define MAX_DEPTH 64  // nesting accepted inside a member value; deeper counts as malformed
+
+// Skips the JSON value at s[i] (after whitespace); returns the index just past it, or SIZE_MAX
+// on a syntax error. `buf` (capacity >= n) is scratch space for decoding strings.
+static size_t skip_value(const uint8_t *s, size_t n, size_t i, uint8_t *buf, int depth) {
+  i = skip_ws(s, n, i);
+  if (i >= n || depth > MAX_DEPTH) return SIZE_MAX;
+  uint8_t c = s[i];
+  if (c == '"') return json_string(s, n, &i, buf) < 0 ? SIZE_MAX : i;
+  if (c == '[' || c == '{') {
+    uint8_t close = c == '[' ? ']' : '}';
+    i = skip_ws(s, n, i + 1);
+    if (i < n && s[i] == close) return i + 1;
+    for (;;) {
+      if (close == '}') {  // a member: "name": value
+        if (json_string(s, n, &i, buf) < 0) return SIZE_MAX;
+        i = skip_ws(s, n, i);
+        if (i >= n || s[i] != ':') return SIZE_MAX;
+        i++;
+      }
+      i = skip_value(s, n, i, buf, depth + 1);
+      if (i == SIZE_MAX) return SIZE_MAX;
+      i = skip_ws(s, n, i);
+      if (i < n && s[i] == ',') {
+        i = skip_ws(s, n, i + 1);
+        continue;
+      }
+      if (i < n && s[i] == close) return i + 1;
+      return SIZE_MAX;
+    }
+  }
+  static const char *const literals[] = {"true", "false", "null"};
+  for (size_t k = 0; k < 3; k++) {
+    size_t len = strlen(literals[k]);
+    if (n - i >= len && memcmp(s + i, literals[k], len) == 0) return i + len;
+  }
+  size_t start = i;  // a number: checked loosely (only its extent matters here)
+  while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '+' || s[i] == '.' ||
+                   s[i] == 'e' || s[i] == 'E'))
+    i++;
+  return i > start ? i : SIZE_MAX;
+}
+
+// In the JSON object `object`, the text of the first member called `name` (a view into
+// `object`, stored in *view), or NULL if there is none. Aborts (a trap: every scope denied) if
+// `object` is not one JSON object.
+static const policy_string_t *find_member(const policy_string_t *object, const char *name,
+                                          policy_string_t *view) {
+  const uint8_t *s = object->ptr;
+  size_t n = object->len, nn = strlen(name);
+  uint8_t *buf = xmalloc(n);
+  bool found = false;
+  size_t i = skip_ws(s, n, 0);
+  if (i >= n || s[i] != '{') abort();
+  i = skip_ws(s, n, i + 1);
+  if (i < n && s[i] == '}') {
+    i++;
+  } else {
+    for (;;) {
+      long len = json_string(s, n, &i, buf);
+      if (len < 0) abort();
+      bool match = !found && bytes_eq(buf, (size_t)len, (const uint8_t *)name, nn);
+      i = skip_ws(s, n, i);
+      if (i >= n || s[i] != ':') abort();
+      size_t start = skip_ws(s, n, i + 1);
+      i = skip_value(s, n, start, buf, 1);
+      if (i == SIZE_MAX) abort();
+      if (match) {
+        view->ptr = (uint8_t *)s + start;
+        view->len = i - start;
+        found = true;
+      }
+      i = skip_ws(s, n, i);
+      if (i < n && s[i] == ',') {
+        i = skip_ws(s, n, i + 1);
+        continue;
+      }
+      if (i < n && s[i] == '}') {
+        i++;
+        break;
+      }
+      abort();
+    }
+  }
+  if (skip_ws(s, n, i) != n) abort();
+  free(buf);
+  return found ? view : NULL;
+}
+
 enum membership { NOT_LISTED, LISTED, MALFORMED };
 
 // Whether `needle` is an element of the JSON array of strings `v` (NULL = absent = empty).
@@ -264,16 +342,17 @@ static void need_email(umagate_policy_types_outcome_t *out) {
 }
 
 void exports_policy_decide(policy_request_t *request, policy_decision_t *ret) {
-  const umagate_policy_types_list_attribute_t *claims = &request->party.claims;
-  const umagate_policy_types_list_attribute_t *attrs = &request->resource.attributes;
+  const policy_string_t *claims = &request->party.claims;
+  const policy_string_t *attrs = &request->resource.attributes;
+  policy_string_t views[4];
 
   // Scope-independent checks first: they decide `kind` and the explanation.
   enum { NEED_EMAIL, NO_SHARE_DOMAIN, OTHER_DOMAIN, SHARED } kind;
   policy_string_t email = {NULL, 0}, domain = {NULL, 0};
-  bool has_email = json_as_string(find_attr(claims, "email"), &email);
-  if (!has_email || !json_is_true(find_attr(claims, "email_verified"))) {
+  bool has_email = json_as_string(find_member(claims, "email", &views[0]), &email);
+  if (!has_email || !json_is_true(find_member(claims, "email_verified", &views[1]))) {
     kind = NEED_EMAIL;
-  } else if (!json_as_string(find_attr(attrs, "share-domain"), &domain)) {
+  } else if (!json_as_string(find_member(attrs, "share-domain", &views[2]), &domain)) {
     kind = NO_SHARE_DOMAIN;
   } else {
     size_t at = email.len;  // index of the last '@'
@@ -283,7 +362,7 @@ void exports_policy_decide(policy_request_t *request, policy_decision_t *ret) {
                : OTHER_DOMAIN;
   }
 
-  const policy_string_t *ask_scopes = find_attr(attrs, "ask-scopes");
+  const policy_string_t *ask_scopes = find_member(attrs, "ask-scopes", &views[3]);
   static const policy_string_t no_scope = {NULL, 0};
   size_t count = request->scopes.len ? request->scopes.len : 1;
   if (count > SIZE_MAX / sizeof(umagate_policy_types_scope_decision_t)) abort();

@@ -10,7 +10,8 @@
 //   * the scope is listed in resource attribute `ask-scopes` (JSON array of strings; absent =
 //     empty) -> ask-owner "<email> asks for <scope>";
 //   * otherwise permit.
-// If a name occurs more than once, the first entry wins (as in the Rust SDK). An `ask-scopes`
+// Claims and attributes arrive as one JSON object each (`{"email": "...", ...}`, names unique);
+// text that is not a JSON object throws, which traps and so denies every scope. An `ask-scopes`
 // that is present but not an array of strings asks the owner for every scope (fail safe).
 //
 // Build (policies-sdk/examples/build-guests.sh does this), with componentize-js (StarlingMonkey):
@@ -24,22 +25,23 @@
 // variants are `{ tag: "need-info", val: [...] }` with the WIT case name as tag (no `val` for
 // `permit`); enums are their WIT case names as strings ("info").
 
-import { log } from "umagate:policy/host@0.1.0";
+import { log } from "umagate:policy/host@0.2.0";
 
 const OIDC_ID_TOKEN_FORMAT = "https://openid.net/specs/openid-connect-core-1_0.html#IDToken";
-const MISSING = Symbol("missing"); // no attribute with that name
-const INVALID = Symbol("invalid"); // present, but not valid JSON
+const MISSING = Symbol("missing"); // no member with that name
 
-// The parsed JSON value of the first attribute called `name` (or MISSING / INVALID).
-function value(attributes, name) {
-  const attribute = attributes.find((a) => a.name === name);
-  if (attribute === undefined) return MISSING;
-  try {
-    return JSON.parse(attribute.value);
-  } catch {
-    return INVALID;
+// The members of the JSON object `text` (claims or attributes); throws if it is not one.
+function members(text) {
+  const parsed = JSON.parse(text);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new TypeError("claims and attributes must be a JSON object");
   }
+  return parsed;
 }
+
+// The JSON value of the member called `name` (an own member only: not `toString` and the
+// like from the prototype), or MISSING.
+const value = (members, name) => (Object.hasOwn(members, name) ? members[name] : MISSING);
 
 // A JSON string that is valid Unicode (JSON.parse lets lone surrogates like "\ud800" through).
 function isText(v) {
@@ -69,8 +71,8 @@ const needEmail = () => ({
 });
 
 export function decide(request) {
-  const claims = request.party.claims;
-  const attributes = request.resource.attributes;
+  const claims = members(request.party.claims);
+  const attributes = members(request.resource.attributes);
   const scopes = request.scopes.length > 0 ? request.scopes : [""];
 
   const email = value(claims, "email");

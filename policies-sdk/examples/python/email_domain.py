@@ -10,8 +10,10 @@ For every requested scope (or the single scope "" when none is requested):
   * the scope is listed in resource attribute `ask-scopes` (JSON array of strings; absent =
     empty) -> ask-owner "<email> asks for <scope>";
   * otherwise permit.
-If a name occurs more than once, the first entry wins (as in the Rust SDK). An `ask-scopes` that
-is present but not an array of strings asks the owner for every scope (fail safe).
+Claims and attributes arrive as one JSON object each (`{"email": "...", ...}`); if a name occurs
+more than once, the first member wins (as in the Rust SDK). Text that is not a JSON object
+raises, which traps and so denies every scope. An `ask-scopes` that is present but not an array
+of strings asks the owner for every scope (fail safe).
 
 Build (policies-sdk/examples/build-guests.sh does this):
   componentize-py -d wit -w policy componentize -p policies-sdk/examples/python email_domain \
@@ -37,19 +39,27 @@ from wit_world.imports.types import (
 )
 
 OIDC_ID_TOKEN_FORMAT = "https://openid.net/specs/openid-connect-core-1_0.html#IDToken"
-_MISSING = object()  # no attribute with that name
-_INVALID = object()  # present, but not valid JSON
+_MISSING = object()  # no member with that name
 
 
-def _value(attributes, name):
-    """The parsed JSON value of the first attribute called `name` (or _MISSING / _INVALID)."""
-    for attribute in attributes:
-        if attribute.name == name:
-            try:
-                return json.loads(attribute.value)
-            except ValueError:
-                return _INVALID
-    return _MISSING
+def _first_wins(pairs):
+    members = {}
+    for name, value in pairs:
+        members.setdefault(name, value)
+    return members
+
+
+def _members(text):
+    """The members of the JSON object `text` (claims or attributes); raises if it is not one."""
+    members = json.loads(text, object_pairs_hook=_first_wins)
+    if not isinstance(members, dict):
+        raise ValueError("claims and attributes must be a JSON object")
+    return members
+
+
+def _value(members, name):
+    """The JSON value of the member called `name`, or _MISSING."""
+    return members.get(name, _MISSING)
 
 
 def _is_text(value):
@@ -85,8 +95,8 @@ def _need_email():
 
 class WitWorld(wit_world.WitWorld):
     def decide(self, request):
-        claims = request.party.claims
-        attributes = request.resource.attributes
+        claims = _members(request.party.claims)
+        attributes = _members(request.resource.attributes)
         scopes = request.scopes or [""]
 
         email = _value(claims, "email")

@@ -1,6 +1,6 @@
 ;; owner-only.wat — example umagate policy written by hand as a component (text format).
 ;;
-;; World: umagate:policy/policy@0.1.0 (wit/policy.wit). Exports
+;; World: umagate:policy/policy@0.2.0 (wit/policy.wit). Exports
 ;;   decide: func(request: request) -> decision
 ;; For each requested scope: `permit` if party.subject is present and byte-equal to
 ;; resource.owner, otherwise `deny("not the owner")`. With no requested scope it answers for the
@@ -15,27 +15,25 @@
 ;; `wasm-tools parse owner-only.wat -o owner-only.wasm`.
 (component
   ;; ---------------------------------------------------------------------------------------
-  ;; The WIT types of `umagate:policy/types@0.1.0`, imported as a types-only instance followed
+  ;; The WIT types of `umagate:policy/types@0.2.0`, imported as a types-only instance followed
   ;; by the two world-level `use` type imports: exactly the shape wit-component emits for
   ;; world `policy`. Field/case names and orders must match wit/policy.wit; layouts are in
   ;; pdp/engine/fixtures/README.md. The host defines nothing for these imports (wasmtime
   ;; needs no Linker definition for type-only imports).
   ;; ---------------------------------------------------------------------------------------
-  (import "umagate:policy/types@0.1.0" (instance $types
-    (type $attribute-t (record (field "name" string) (field "value" string)))
-    (export "attribute" (type $attribute (eq $attribute-t)))
+  (import "umagate:policy/types@0.2.0" (instance $types
     (type $resource-t (record
       (field "id" string)
       (field "type" (option string))
       (field "name" (option string))
       (field "owner" string)
       (field "scopes" (list string))
-      (field "attributes" (list $attribute))))
+      (field "attributes" string)))
     (export "resource" (type $resource (eq $resource-t)))
     (type $party-t (record
       (field "subject" (option string))
       (field "issuer" (option string))
-      (field "claims" (list $attribute))))
+      (field "claims" string)))
     (export "party" (type $party (eq $party-t)))
     (type $context-t (record
       (field "now" s64)

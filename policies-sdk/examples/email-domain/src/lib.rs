@@ -19,7 +19,7 @@ pub struct EmailDomain;
 impl Policy for EmailDomain {
     fn decide(request: &Request) -> Decision {
         let resource = request.resource();
-        let domain: String = match resource.attribute("share-domain") {
+        let domain = match resource.attribute_str("share-domain") {
             Ok(Some(domain)) => domain,
             Ok(None) => return Decision::deny_all(request, "no share-domain set"),
             Err(err) => return Decision::deny_all(request, err.to_string()),
@@ -32,7 +32,7 @@ impl Policy for EmailDomain {
 
         Decision::for_each_scope(request, |scope| match email {
             None => Outcome::need_info([email_claim()]),
-            Some(email) if !at_domain(email, &domain) => Outcome::deny("email domain not shared"),
+            Some(email) if !at_domain(email, domain) => Outcome::deny("email domain not shared"),
             Some(email) if ask_scopes.iter().any(|s| s == scope) => {
                 Outcome::ask_owner(format!("{email} asks for {scope}"))
             }
