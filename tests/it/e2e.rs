@@ -25,7 +25,10 @@ struct Stack {
     _scratch: Scratch,
     issuer: String,
     as_addr: SocketAddr,
-    as_task: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    as_task: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
     proxy: SocketAddr,
     seen: Seen,
     id_token: String,

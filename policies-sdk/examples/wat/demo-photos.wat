@@ -11,21 +11,19 @@
 ;; Hand-written against the layouts in pdp/engine/fixtures/README.md; static data lives below
 ;; 1024, the bump allocator above (reset after each call by `post`).
 (component
-  (import "umagate:policy/types@0.1.0" (instance $types
-    (type $attribute-t (record (field "name" string) (field "value" string)))
-    (export "attribute" (type $attribute (eq $attribute-t)))
+  (import "umagate:policy/types@0.2.0" (instance $types
     (type $resource-t (record
       (field "id" string)
       (field "type" (option string))
       (field "name" (option string))
       (field "owner" string)
       (field "scopes" (list string))
-      (field "attributes" (list $attribute))))
+      (field "attributes" string)))
     (export "resource" (type $resource (eq $resource-t)))
     (type $party-t (record
       (field "subject" (option string))
       (field "issuer" (option string))
-      (field "claims" (list $attribute))))
+      (field "claims" string)))
     (export "party" (type $party (eq $party-t)))
     (type $context-t (record
       (field "now" s64)
