@@ -30,7 +30,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 secret="bench-$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
 digest=$(printf %s "$secret" | sha256sum | cut -d' ' -f1)
 idp=https://idp.bench.test
-{ read -r jwks; read -r id_token; } < <(.tools/venv/bin/python -W ignore bench/id-token.py "$idp" bench-app bob bob@example.com)
+{ read -r jwks; read -r id_token; } < <(.tools/venv/bin/python -W ignore bench/id-token.py "$idp" bench-app bob bob@example.com 2>/dev/null)
 
 cat > "$work/cc.lua" <<LUA
 wrk.method = "POST"
@@ -49,6 +49,11 @@ data_dir = "$work/$name-data"
 url = "$db"
 [uma]
 rpt_secs = 600
+[quotas]
+# One party asks for thousands of RPTs here; the default (1000 live per client and party) is
+# for real use.
+rpts_per_party_client = 100000000
+tickets_per_owner = 100000000
 [[uma.trusted_issuers]]
 issuer = "$idp"
 jwks = '$jwks'

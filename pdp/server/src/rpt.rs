@@ -60,6 +60,14 @@ pub async fn mint(
     minted: Minted,
     now: i64,
 ) -> Result<(String, RptRecord), RptError> {
+    let (token, record) = sign(state, minted, now)?;
+    state.store.insert_rpt(&record, now).await?;
+    Ok((token, record))
+}
+
+/// Signs an RPT and builds its record without storing it: the caller stores the record (with
+/// [`crate::store::Store::record_grant`]) before handing the token out.
+pub fn sign(state: &AppState, minted: Minted, now: i64) -> Result<(String, RptRecord), RptError> {
     let handle = secrets::new_handle().map_err(|e| RptError::Random(e.to_string()))?;
     let jti: String = handle.chars().take(JTI_LEN).collect();
     let expires_at = now.saturating_add(minted.lifetime_secs.max(0));
@@ -88,7 +96,6 @@ pub async fn mint(
         expires_at,
         revoked_at: None,
     };
-    state.store.insert_rpt(&record, now).await?;
     Ok((token, record))
 }
 

@@ -1252,11 +1252,12 @@ async fn rpts_round_trip_and_revoke_only_for_their_client(db: Db) {
         Some(NOW + 2)
     );
     assert!(!store.revoke_rpt("j-unknown", "app", NOW).await.unwrap());
-    // Inserting later removes the records of expired RPTs, and only those.
+    // The purge removes the records of expired RPTs, and only those.
     store
         .insert_rpt(&rpt_record("j-3", NOW + 400), NOW + 100)
         .await
         .unwrap();
+    store.purge_expired(NOW + 100).await.unwrap();
     assert_eq!(store.rpt("j-2").await.unwrap(), None);
     assert!(store.rpt("j-1").await.unwrap().is_some());
     assert!(store.rpt("j-3").await.unwrap().is_some());

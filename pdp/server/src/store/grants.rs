@@ -208,6 +208,8 @@ impl Store {
             "sessions",
             "authorization_requests",
             "tickets",
+            "rpts",
+            "pcts",
         ] {
             removed += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                 .bind(before)

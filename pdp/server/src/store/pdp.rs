@@ -173,6 +173,25 @@ pub enum PolicyInsert {
     OverQuota(&'static str),
 }
 
+/// The INSERT of one decision-log line.
+pub(super) fn insert_decision(
+    d: &DecisionRecord,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(INSERT_DECISION)
+        .bind(&d.id)
+        .bind(&d.owner)
+        .bind(&d.resource_id)
+        .bind(&d.client_id)
+        .bind(&d.subject)
+        .bind(&d.outcome)
+        .bind(&d.scopes)
+        .bind(&d.explanation)
+        .bind(d.created_at)
+}
+
+const INSERT_DECISION: &str = "INSERT INTO decisions (id, owner, resource_id, client_id, subject, \
+     outcome, scopes, explanation, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
 impl Store {
     /// Adds a version of the owner's policy `name` (creating the policy as `new_id` if needed),
     /// within `quota`. Concurrent uploads of one policy may race for a version number; the
@@ -394,26 +413,9 @@ impl Store {
         Ok(found.into_iter().next())
     }
 
-    /// Appends lines to the decision log.
+    /// Appends lines to the decision log, in one transaction.
     pub async fn log_decisions(&self, lines: &[DecisionRecord]) -> Result<(), StoreError> {
-        for d in lines {
-            sqlx::query(&format!(
-                "INSERT INTO decisions ({DECISION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            ))
-            .bind(&d.id)
-            .bind(&d.owner)
-            .bind(&d.resource_id)
-            .bind(&d.client_id)
-            .bind(&d.subject)
-            .bind(&d.outcome)
-            .bind(&d.scopes)
-            .bind(&d.explanation)
-            .bind(d.created_at)
-            .execute(self.pool())
-            .await?;
-        }
-        Ok(())
+        self.record_grant(lines, None).await
     }
 
     /// The owner's newest decisions, optionally for one resource; at most `limit`.

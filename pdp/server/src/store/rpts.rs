@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::{DecisionRecord, Store, StoreError};
 
 /// An issued RPT.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,17 +47,9 @@ fn rpt(row: &AnyRow) -> Result<RptRecord, StoreError> {
     })
 }
 
-impl Store {
-    /// Stores an RPT's record, first removing the records of RPTs that expired before `now`
-    /// (an expired RPT is inactive whether or not its row exists).
-    pub async fn insert_rpt(&self, r: &RptRecord, now: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM rpts WHERE expires_at < $1")
-            .bind(now)
-            .execute(self.pool())
-            .await?;
-        sqlx::query(&format!(
-            "INSERT INTO rpts ({RPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
+/// The INSERT of an RPT record.
+fn insert_rpt(r: &RptRecord) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(INSERT_RPT)
         .bind(&r.jti)
         .bind(&r.client_id)
         .bind(&r.subject)
@@ -67,8 +59,34 @@ impl Store {
         .bind(r.issued_at)
         .bind(r.expires_at)
         .bind(r.revoked_at)
-        .execute(self.pool())
-        .await?;
+}
+
+const INSERT_RPT: &str = "INSERT INTO rpts (jti, client_id, subject, rs_client_id, owner, \
+     permissions, issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+impl Store {
+    /// Stores an RPT's record (expired records go with [`Store::purge_expired`]; an expired RPT is
+    /// inactive whether or not its row exists).
+    pub async fn insert_rpt(&self, r: &RptRecord, _now: i64) -> Result<(), StoreError> {
+        insert_rpt(r).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Writes, in one transaction, the decision log lines of a grant and the RPT it issued:
+    /// one commit (one fsync on SQLite) instead of one per row.
+    pub async fn record_grant(
+        &self,
+        lines: &[DecisionRecord],
+        rpt: Option<&RptRecord>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for line in lines {
+            super::pdp::insert_decision(line).execute(&mut *tx).await?;
+        }
+        if let Some(r) = rpt {
+            insert_rpt(r).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

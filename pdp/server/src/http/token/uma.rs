@@ -30,7 +30,7 @@ use crate::http::State;
 use crate::http::error::ApiError;
 use crate::rpt::{self, Minted};
 use crate::secrets;
-use crate::store::{ClientRecord, Quota, ResourceRecord, TicketRecord, status};
+use crate::store::{ClientRecord, DecisionRecord, Quota, ResourceRecord, TicketRecord, status};
 
 mod artifacts;
 mod log;
@@ -137,9 +137,14 @@ pub async fn uma_ticket(
                 explanation: "the resource is no longer registered".into(),
             })
     });
-    log::log(state, client, &ticket, &carried, &decided, now).await?;
+    let log_lines = log::lines(state, client, &ticket, &carried, &decided, now)?;
 
     let party_id = carried.party_id(&state.issuer);
+    // A grant writes its log lines with the RPT, in one transaction; anything else now.
+    let granting = matches!(assessment, Assessment::Grant(_)) && party_id.is_some();
+    if !granting {
+        state.store.log_decisions(&log_lines).await?;
+    }
     match (&assessment, party_id) {
         (Assessment::Grant(granted), Some(party_id)) => {
             let permissions = granted
@@ -160,6 +165,7 @@ pub async fn uma_ticket(
                 &carried,
                 party_id,
                 permissions,
+                log_lines,
                 now,
             )
             .await
@@ -312,6 +318,7 @@ async fn grant(
     carried: &Carried,
     party_id: String,
     mut permissions: Vec<Permission>,
+    log_lines: Vec<DecisionRecord>,
     now: i64,
 ) -> Result<TokenResponse, ApiError> {
     let quotas = &state.config.quotas;
@@ -326,6 +333,7 @@ async fn grant(
         )
         .await?
     {
+        state.store.log_decisions(&log_lines).await?;
         return Err(ApiError::new(
             ErrorCode::InvalidGrant,
             "too many live RPTs for this requesting party and client: revoke some first",
@@ -347,7 +355,7 @@ async fn grant(
             .await?;
         upgraded = Some(true);
     }
-    let (token, _) = rpt::mint(
+    let (token, record) = rpt::sign(
         state,
         Minted {
             client_id: client.client_id.clone(),
@@ -359,8 +367,8 @@ async fn grant(
         },
         now,
     )
-    .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.store.record_grant(&log_lines, Some(&record)).await?;
     let mut response = TokenResponse::bearer(Secret::new(token));
     response.expires_in = u64::try_from(state.config.uma.rpt_secs).ok();
     response.upgraded = upgraded;

@@ -12,14 +12,14 @@ use crate::secrets;
 use crate::store::{ClientRecord, DecisionRecord, TicketRecord};
 
 /// One decision-log line per assessed resource.
-pub(super) async fn log(
+pub(super) fn lines(
     state: &State,
     client: &ClientRecord,
     ticket: &TicketRecord,
     carried: &Carried,
     decided: &BTreeMap<String, Decided>,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<Vec<DecisionRecord>, ApiError> {
     let subject = carried.party_id(&state.issuer);
     let mut lines = Vec::with_capacity(decided.len());
     for (resource_id, d) in decided {
@@ -42,8 +42,7 @@ pub(super) async fn log(
             created_at: now,
         });
     }
-    state.store.log_decisions(&lines).await?;
-    Ok(())
+    Ok(lines)
 }
 
 /// A decision-log id that sorts by time, then by order of writing within this process (the
