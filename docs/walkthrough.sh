@@ -3,7 +3,7 @@
 AS=${AS:-http://127.0.0.1:8080}
 PROXY=${PROXY:-http://127.0.0.1:8000}
 DEV_DIR=${DEV_DIR:-.umagate-dev}
-UMAGATE=${UMAGATE:-"cargo run -q --"}
+UMAGATE=${UMAGATE:-"cargo run -q --release --"}
 GRANT=urn:ietf:params:oauth:grant-type:uma-ticket
 ID_TOKEN_FORMAT=http://openid.net/specs/openid-connect-core-1_0.html%23IDToken
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
