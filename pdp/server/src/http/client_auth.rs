@@ -113,7 +113,7 @@ async fn authenticate(
         peer.map(|p| p.to_string()).unwrap_or_default()
     );
     let uses_secret = !matches!(presented, Presented::Public { .. });
-    if uses_secret && let Err(retry) = CLIENT_SECRETS.attempt(&throttle_key, now) {
+    if uses_secret && let Err(retry) = CLIENT_SECRETS.check(&throttle_key, now) {
         return Err(fail(&format!(
             "too many failed attempts; retry in {retry} s"
         )));
@@ -140,8 +140,12 @@ async fn authenticate(
         }
         (Presented::Public { .. }, hash) => hash.is_none(),
     };
-    if secret_ok && uses_secret {
-        CLIENT_SECRETS.succeeded(&throttle_key);
+    if uses_secret {
+        if secret_ok {
+            CLIENT_SECRETS.succeeded(&throttle_key);
+        } else {
+            CLIENT_SECRETS.failed(&throttle_key, now);
+        }
     }
     match client {
         Some(client) if secret_ok && registered == Some(method) => Ok(client),

@@ -45,40 +45,56 @@ pub async fn token(
         client.client_id,
         peer.map(|p| p.to_string()).unwrap_or_default()
     );
-    if guessable && let Err(retry) = GRANT_FAILURES.attempt(&throttle_key, now) {
+    if guessable && let Err(retry) = GRANT_FAILURES.check(&throttle_key, now) {
         return Err(ApiError::new(
             ErrorCode::InvalidGrant,
             format!("too many invalid grants; retry in {retry} s"),
         ));
     }
-    let response = match request.grant {
+    let response = grant(&state, &client, request.grant, now).await;
+    if guessable {
+        match &response {
+            Ok(_) => GRANT_FAILURES.succeeded(&throttle_key),
+            Err(ApiError::Protocol(e)) if e.code() == ErrorCode::InvalidGrant => {
+                GRANT_FAILURES.failed(&throttle_key, now);
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(json(
+        StatusCode::OK,
+        serde_json::to_string(&response?).unwrap_or_default(),
+    ))
+}
+
+/// The grant itself, by type.
+async fn grant(
+    state: &State,
+    client: &ClientRecord,
+    grant: TokenRequest,
+    now: i64,
+) -> Result<TokenResponse, ApiError> {
+    Ok(match grant {
         TokenRequest::ClientCredentials { scope } => {
-            client_credentials(&state, &client, scope, now).await?
+            client_credentials(state, client, scope, now).await?
         }
         TokenRequest::AuthorizationCode {
             code,
             redirect_uri,
             code_verifier,
-        } => authorization_code(&state, &client, &code, redirect_uri, code_verifier, now).await?,
+        } => authorization_code(state, client, &code, redirect_uri, code_verifier, now).await?,
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh(&state, &client, &refresh_token, scope, now).await?,
-        TokenRequest::UmaTicket(request) => uma::uma_ticket(&state, &client, request, now).await?,
+        } => refresh(state, client, &refresh_token, scope, now).await?,
+        TokenRequest::UmaTicket(request) => uma::uma_ticket(state, client, request, now).await?,
         _ => {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedGrantType,
                 "grant type not supported",
             ));
         }
-    };
-    if guessable {
-        GRANT_FAILURES.succeeded(&throttle_key);
-    }
-    Ok(json(
-        StatusCode::OK,
-        serde_json::to_string(&response).unwrap_or_default(),
-    ))
+    })
 }
 
 /// The form body of a POST to an OAuth endpoint: form-encoded, nothing in the query (T1).

@@ -118,6 +118,34 @@ impl Throttle {
         Ok(())
     }
 
+    /// Whether `key` may try at `now`, without counting anything: for credentials a legitimate
+    /// caller presents many times at once (client secrets, codes and refresh tokens), where
+    /// counting every attempt in flight as a failure would lock out a client that simply sends
+    /// more than the limit concurrently. Failures are counted afterwards with
+    /// [`Throttle::failed`]; parallel guesses can then overrun the limit by the number in
+    /// flight, which the 256-bit entropy of those credentials makes harmless.
+    pub(crate) fn check(&self, key: &str, now: i64) -> Result<(), i64> {
+        let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        match windows.get(key) {
+            Some(w) if w.failures >= self.max_failures => {
+                let remaining = w.started + self.window_secs - now;
+                if remaining > 0 {
+                    Err(remaining)
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failure of `key` at `now` (after [`Throttle::check`]).
+    pub(crate) fn failed(&self, key: &str, now: i64) {
+        // `attempt` admits and counts; its verdict is irrelevant here (the caller already
+        // failed), only the count matters.
+        let _ = self.attempt(key, now);
+    }
+
     /// Forgets `key`'s failures (after a successful login).
     pub(crate) fn succeeded(&self, key: &str) {
         self.windows
@@ -171,6 +199,25 @@ mod tests {
         }
         t.succeeded("alice");
         assert_eq!(t.attempt("alice", 1001), Ok(()));
+    }
+
+    #[test]
+    fn check_counts_nothing_and_failed_counts_one() {
+        let t = Throttle::new(3, 60);
+        for _ in 0..100 {
+            assert_eq!(
+                t.check("rs", 1000),
+                Ok(()),
+                "concurrent callers are all admitted"
+            );
+        }
+        for _ in 0..3 {
+            t.failed("rs", 1000);
+        }
+        assert_eq!(t.check("rs", 1010), Err(50));
+        assert_eq!(t.check("rs", 1060), Ok(()), "the window ends");
+        t.succeeded("rs");
+        assert_eq!(t.check("rs", 1011), Ok(()));
     }
 
     #[test]
