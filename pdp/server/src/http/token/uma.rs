@@ -173,7 +173,15 @@ pub async fn uma_ticket(
         (Assessment::Grant(_), None) => Err(umagate_proto::ErrorResponse::request_denied().into()),
         (Assessment::AskOwner { .. }, party_id) => {
             let request_id = match (&pending, party_id) {
-                (Some(p), _) if p.status == status::PENDING => Some(p.id.clone()),
+                // The pending request this ticket polls, if it is this party's and client's
+                // (a claim token may have changed who is asking).
+                (Some(p), Some(who))
+                    if p.status == status::PENDING
+                        && p.subject == who
+                        && p.client_id == client.client_id =>
+                {
+                    Some(p.id.clone())
+                }
                 (_, Some(party_id)) => {
                     submit(state, client, &ticket, &asked, party_id, now).await?
                 }

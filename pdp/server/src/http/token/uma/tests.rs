@@ -541,3 +541,48 @@ async fn a_bound_wasm_policy_decides_and_its_failure_denies() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_pending_request_is_polled_only_by_its_own_party() {
+    let uma = Uma::start().await;
+    uma.server.add_user("carol").await;
+    let album = uma.register(ALBUM).await;
+    let store = &uma.server.state.store;
+    store
+        .bind(&BindingRecord {
+            owner: ALICE_SUB.into(),
+            target_kind: "all".into(),
+            target: String::new(),
+            policy: None,
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let ticket = uma
+        .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
+        .await;
+    let polled = uma.grant_as_bob(&ticket).await.json()["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Carol pushes her own ID token with bob's polling ticket: her own request, not bob's.
+    let carol = uma.id_token("u-carol", CLIENT, 300);
+    let reply = uma
+        .grant(
+            CLIENT,
+            &[
+                ("ticket", &polled),
+                ("claim_token", &carol),
+                ("claim_token_format", ID_TOKEN),
+            ],
+        )
+        .await;
+    assert_uma_error(&reply, 403, "request_submitted");
+    let pending = store
+        .access_requests(ALICE_SUB, Some(status::PENDING), 10)
+        .await
+        .unwrap();
+    let mut subjects: Vec<&str> = pending.iter().map(|r| r.subject.as_str()).collect();
+    subjects.sort_unstable();
+    assert_eq!(subjects, [BOB_SUB, "u-carol"]);
+}
