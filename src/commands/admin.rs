@@ -426,14 +426,7 @@ impl Task {
 }
 
 async fn delete_user(store: &Store, config: &Config, user: &str, now: i64) -> Result<(), Failure> {
-    let record = match store.user(user).await.map_err(Failure::failed)? {
-        Some(record) => Some(record),
-        None => store
-            .user_by_username(user)
-            .await
-            .map_err(Failure::failed)?,
-    };
-    let Some(record) = record else {
+    let Some(record) = store.user_by_name(user).await.map_err(Failure::failed)? else {
         return Err(Failure::Failed(format!("no user `{user}`")));
     };
     if !store

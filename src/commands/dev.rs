@@ -218,12 +218,12 @@ async fn seed(server: &Server) -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("the sample policy: {e}"))?;
     let now = umagate_server::http::now();
-    let id = umagate_server::secrets::new_handle().map_err(|e| e.to_string())?;
+    let id = umagate_server::secrets::new_id().map_err(|e| e.to_string())?;
     let stored = store
         .insert_policy_version(
             &alice,
             "demo-photos",
-            &id.chars().take(22).collect::<String>(),
+            &id,
             &loaded.info().digest,
             &base64::engine::general_purpose::STANDARD.encode(DEMO_POLICY),
             i64::try_from(DEMO_POLICY.len()).unwrap_or(i64::MAX),

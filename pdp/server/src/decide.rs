@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use umagate_core::policy::{Context, Decision, Outcome, Party, PolicyInput, ResourceFacts};
 use umagate_proto::error::RequiredClaim;
+use umagate_proto::owner::RequestedPermission;
 use umagate_proto::resource::ResourceDescription;
 use umagate_proto::token::ID_TOKEN_FORMATS;
 
@@ -333,13 +334,8 @@ async fn by_binding(
     };
     match binding.map(|b| b.policy) {
         Some(Some(policy)) => {
-            let attributes = state
-                .store
-                .attributes(&resource.owner, &resource.id)
-                .await?
-                .and_then(|text| serde_json::from_str(&text).ok())
-                .unwrap_or_default();
-            let input = policy_input(asked, remaining, attributes, now);
+            let facts = resource_facts(state, resource, asked.description).await?;
+            let input = policy_input(asked, remaining, facts, now);
             let evaluation = state
                 .pdp
                 .evaluate(&state.store, &resource.owner, &policy, input)
@@ -388,24 +384,43 @@ async fn by_binding(
     Ok(())
 }
 
-/// The policy's view of the request: the resource with its owner's attributes, the scopes (none
+/// The resource as a policy sees it: as registered, with the attributes its owner set (none if
+/// unset or unreadable). Used by the grant and by the owner's dry runs.
+pub async fn resource_facts(
+    state: &AppState,
+    record: &ResourceRecord,
+    description: &ResourceDescription,
+) -> Result<ResourceFacts, StoreError> {
+    let attributes = state
+        .store
+        .attributes(&record.owner, &record.id)
+        .await?
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    Ok(ResourceFacts {
+        id: record.id.clone(),
+        resource_type: description.resource_type.clone(),
+        name: description.name.clone(),
+        owner: record.owner.clone(),
+        scopes: description
+            .resource_scopes
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        attributes,
+    })
+}
+
+/// The policy's view of the request: the resource (see [`resource_facts`]), the scopes (none
 /// for a resource-level request), the verified party, and the server's own context.
 pub(crate) fn policy_input(
     asked: &Asked<'_>,
     remaining: &[String],
-    attributes: BTreeMap<String, serde_json::Value>,
+    resource: ResourceFacts,
     now: i64,
 ) -> PolicyInput {
-    let d = asked.description;
     PolicyInput {
-        resource: ResourceFacts {
-            id: asked.resource.id.clone(),
-            resource_type: d.resource_type.clone(),
-            name: d.name.clone(),
-            owner: asked.resource.owner.clone(),
-            scopes: d.resource_scopes.iter().map(|s| s.to_string()).collect(),
-            attributes,
-        },
+        resource,
         scopes: remaining
             .iter()
             .filter(|s| !s.is_empty())
@@ -418,13 +433,6 @@ pub(crate) fn policy_input(
             client_id: asked.client_id.to_string(),
         },
     }
-}
-
-/// One permission of a ticket or request, as stored.
-#[derive(Debug, Deserialize)]
-struct RequestedPermission {
-    resource_id: String,
-    resource_scopes: Vec<String>,
 }
 
 fn scope_list<'a>(scopes: impl Iterator<Item = &'a String>) -> String {

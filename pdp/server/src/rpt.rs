@@ -16,9 +16,6 @@ use crate::http::AppState;
 use crate::secrets;
 use crate::store::{RptRecord, Store, StoreError};
 
-/// Characters of a `jti` (a prefix of a 256-bit handle: 132 random bits).
-const JTI_LEN: usize = 22;
-
 /// What an RPT is issued for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Minted {
@@ -68,8 +65,7 @@ pub async fn mint(
 /// Signs an RPT and builds its record without storing it: the caller stores the record (with
 /// [`crate::store::Store::record_grant`]) before handing the token out.
 pub fn sign(state: &AppState, minted: Minted, now: i64) -> Result<(String, RptRecord), RptError> {
-    let handle = secrets::new_handle().map_err(|e| RptError::Random(e.to_string()))?;
-    let jti: String = handle.chars().take(JTI_LEN).collect();
+    let jti = secrets::new_id().map_err(|e| RptError::Random(e.to_string()))?;
     let expires_at = now.saturating_add(minted.lifetime_secs.max(0));
     let permissions =
         serde_json::to_string(&minted.permissions).map_err(|e| RptError::Json(e.to_string()))?;

@@ -19,6 +19,15 @@ pub fn new_handle() -> Result<String, getrandom::Error> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Characters of a record id made by [`new_id`].
+pub const ID_LEN: usize = 22;
+
+/// A new random record id: the first [`ID_LEN`] characters of a handle (132 random bits,
+/// URL-safe). Resource `_id`s, RPT `jti`s, subjects, shares, requests, policies.
+pub fn new_id() -> Result<String, getrandom::Error> {
+    Ok(new_handle()?.chars().take(ID_LEN).collect())
+}
+
 /// The at-rest digest of a handle: SHA-256, hex.
 pub fn digest(handle: &str) -> String {
     Sha256::digest(handle.as_bytes())

@@ -159,7 +159,6 @@ async fn apply_declared(store: &Store, config: &Config, now: i64) -> Result<(), 
 
 /// A new subject identifier: random, so it never collides with a client id or a username.
 pub fn new_subject() -> Result<String, ServerError> {
-    let handle = secrets::new_handle().map_err(|e| ServerError::Config(e.to_string()))?;
-    let random: String = handle.chars().take(22).collect();
+    let random = secrets::new_id().map_err(|e| ServerError::Config(e.to_string()))?;
     Ok(format!("{}{random}", crate::store::SUBJECT_PREFIX))
 }

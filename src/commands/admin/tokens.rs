@@ -11,13 +11,7 @@ use super::Failure;
 
 /// The user named by subject or username, and the client, both existing.
 async fn user_and_client(store: &Store, user: &str, client: &str) -> Result<UserRecord, Failure> {
-    let found = match store.user(user).await.map_err(Failure::failed)? {
-        Some(u) => Some(u),
-        None => store
-            .user_by_username(user)
-            .await
-            .map_err(Failure::failed)?,
-    };
+    let found = store.user_by_name(user).await.map_err(Failure::failed)?;
     let user = found.ok_or_else(|| Failure::Failed(format!("no user `{user}`")))?;
     if store
         .client(client)

@@ -266,6 +266,9 @@ async fn lesson_09_pushed_claims_cannot_overwrite_the_servers_context() {
         .unwrap();
     let description =
         umagate_proto::resource::ResourceDescription::parse(record.description.as_bytes()).unwrap();
+    let facts = crate::decide::resource_facts(state, &record, &description)
+        .await
+        .unwrap();
     let asked = crate::decide::Asked {
         resource: &record,
         description: &description,
@@ -274,8 +277,7 @@ async fn lesson_09_pushed_claims_cannot_overwrite_the_servers_context() {
         client_id: CLIENT,
         request: None,
     };
-    let input =
-        crate::decide::policy_input(&asked, &["view".to_string()], Default::default(), 1_234);
+    let input = crate::decide::policy_input(&asked, &["view".to_string()], facts, 1_234);
     assert_eq!(input.context.now, 1_234);
     assert_eq!(input.context.client_id, CLIENT);
     assert_eq!(

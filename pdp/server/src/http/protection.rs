@@ -46,8 +46,6 @@ pub(super) const RREG_ITEM: &str = "/rreg/{id}";
 pub const MAX_RESOURCES: i64 = 10_000;
 /// The request header in which a trusted resource server with a subject-less PAT names the owner.
 pub const OWNER_HEADER: &str = "x-umagate-owner";
-/// Characters of an `_id` (from a 256-bit handle: 132 random bits, URL-safe).
-const ID_LEN: usize = 22;
 /// The realm of the bearer challenges.
 const REALM: &str = "umagate";
 
@@ -253,8 +251,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let now = now();
     let (mut description, _ignored_id) = description_body(&headers, &body)?;
-    let handle = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let id: String = handle.chars().take(ID_LEN).collect();
+    let id = secrets::new_id().map_err(|e| ApiError::Internal(e.to_string()))?;
     let record = ResourceRecord {
         id: id.clone(),
         client_id: pat.client_id,

@@ -39,6 +39,16 @@ impl Store {
         Ok(())
     }
 
+    /// The user named by `name`: the user with that subject, else the one with that username
+    /// (the subject wins if both exist). For operators and owners naming users; the protection
+    /// API's `X-Umagate-Owner` takes subjects only.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        match self.user(name).await? {
+            Some(user) => Ok(Some(user)),
+            None => self.user_by_username(name).await,
+        }
+    }
+
     /// The user with login name `username`.
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         let row = sqlx::query("SELECT * FROM users WHERE username = $1")

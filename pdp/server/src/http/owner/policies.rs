@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode, Uri};
-use umagate_core::policy::{Context, Party, PolicyInput, ResourceFacts};
+use umagate_core::policy::{Context, Party, PolicyInput};
 use umagate_proto::owner::{Binding, BindingRequest, BindingTarget, DryRun, PolicyVersion};
 
 use super::{Owner, body, invalid_request, not_found, owned, query, reply};
@@ -70,7 +70,7 @@ pub(super) async fn upload(
         .map_err(|e| ApiError::Internal(format!("policy check task: {e}")))?
         .map_err(|e| invalid_request(format!("the component was refused: {e}")))?;
     let info = loaded.info().clone();
-    let new_id = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new_id = secrets::new_id().map_err(|e| ApiError::Internal(e.to_string()))?;
     let quota = PolicyQuota {
         policies: state.config.policies.max_per_owner,
         versions: state.config.policies.max_versions,
@@ -80,7 +80,7 @@ pub(super) async fn upload(
         .insert_policy_version(
             &owner.subject,
             &name,
-            &new_id.chars().take(22).collect::<String>(),
+            &new_id,
             &info.digest,
             &STANDARD.encode(&bytes),
             i64::try_from(bytes.len()).unwrap_or(i64::MAX),
@@ -268,25 +268,8 @@ pub(super) async fn dry_run(
         return Err(not_found("policy version"));
     }
     let (record, description) = owned(&state, &owner, &request.resource_id).await?;
-    let attributes = state
-        .store
-        .attributes(&owner.subject, &record.id)
-        .await?
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
     let input = PolicyInput {
-        resource: ResourceFacts {
-            id: record.id.clone(),
-            resource_type: description.resource_type.clone(),
-            name: description.name.clone(),
-            owner: owner.subject.clone(),
-            scopes: description
-                .resource_scopes
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            attributes,
-        },
+        resource: crate::decide::resource_facts(&state, &record, &description).await?,
         scopes: request.scopes,
         party: Party {
             subject: request.subject,

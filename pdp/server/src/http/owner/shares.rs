@@ -89,9 +89,9 @@ pub(super) async fn create(
         }
         _ => return Err(invalid_request("exactly one of user and email")),
     };
-    let id = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let id = secrets::new_id().map_err(|e| ApiError::Internal(e.to_string()))?;
     let record = ShareRecord {
-        id: id.chars().take(22).collect(),
+        id,
         owner: owner.subject.clone(),
         resource_id,
         resource_type,
@@ -115,10 +115,7 @@ pub(super) async fn create(
 
 /// A user named by subject or username (an email address names no user: use `email`).
 async fn resolve_user(state: &State, user: &str) -> Result<String, ApiError> {
-    if let Some(u) = state.store.user(user).await? {
-        return Ok(u.subject);
-    }
-    match state.store.user_by_username(user).await? {
+    match state.store.user_by_name(user).await? {
         Some(u) => Ok(u.subject),
         None => Err(invalid_request("user: no such user")),
     }

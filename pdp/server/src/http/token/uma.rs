@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use umagate_core::assess::{AssessInput, AssessOptions, Assessment, TicketPermission, assess};
 use umagate_core::policy::Decision;
+use umagate_proto::owner::RequestedPermission;
 use umagate_proto::permission::Permission;
 use umagate_proto::resource::ResourceDescription;
 use umagate_proto::scope::ScopeToken;
@@ -81,8 +82,11 @@ pub async fn uma_ticket(
             ));
         }
     };
-    let held = held_resources(state, &ticket).await?;
-    let input = assess_input(client, &request, &ticket, &held)?;
+    // What the resource server asked for, as stored with the ticket.
+    let ticketed: Vec<RequestedPermission> = serde_json::from_str(&ticket.permissions)
+        .map_err(|e| ApiError::Internal(format!("stored ticket: {e}")))?;
+    let held = held_resources(state, &ticket, &ticketed).await?;
+    let input = assess_input(client, &request, ticketed, &held);
     let options = AssessOptions {
         partial: state.config.uma.partial_rpt,
     };
@@ -221,9 +225,11 @@ fn refusal(assessment: &Assessment, ticket: Option<Secret>, state: &State) -> Ap
 
 /// The ticket's resources as registered now; a resource deregistered since is left out (its
 /// permission then has no decision, which denies it).
-async fn held_resources(state: &State, ticket: &TicketRecord) -> Result<Vec<Held>, ApiError> {
-    let permissions: Vec<StoredPermission> = serde_json::from_str(&ticket.permissions)
-        .map_err(|e| ApiError::Internal(format!("stored ticket: {e}")))?;
+async fn held_resources(
+    state: &State,
+    ticket: &TicketRecord,
+    permissions: &[RequestedPermission],
+) -> Result<Vec<Held>, ApiError> {
     let mut held = Vec::with_capacity(permissions.len());
     for p in permissions {
         if held.iter().any(|h: &Held| h.record.id == p.resource_id) {
@@ -246,27 +252,19 @@ async fn held_resources(state: &State, ticket: &TicketRecord) -> Result<Vec<Held
     Ok(held)
 }
 
-#[derive(serde::Deserialize)]
-struct StoredPermission {
-    resource_id: String,
-    resource_scopes: Vec<String>,
-}
-
 fn assess_input(
     client: &ClientRecord,
     request: &UmaTicketRequest,
-    ticket: &TicketRecord,
+    permissions: Vec<RequestedPermission>,
     held: &[Held],
-) -> Result<AssessInput, ApiError> {
-    let permissions: Vec<StoredPermission> = serde_json::from_str(&ticket.permissions)
-        .map_err(|e| ApiError::Internal(format!("stored ticket: {e}")))?;
+) -> AssessInput {
     let available = |id: &str| -> Vec<String> {
         held.iter()
             .find(|h| h.record.id == id)
             .map(|h| scopes_of(&h.description.resource_scopes))
             .unwrap_or_default()
     };
-    Ok(AssessInput {
+    AssessInput {
         permissions: permissions
             .into_iter()
             .map(|p| TicketPermission {
@@ -286,7 +284,7 @@ fn assess_input(
             .scope
             .as_ref()
             .map(|s| s.iter().map(|t| t.to_string()).collect()),
-    })
+    }
 }
 
 fn scopes_of(tokens: &[ScopeToken]) -> Vec<String> {
@@ -380,18 +378,21 @@ async fn grant(
     let mut response = TokenResponse::bearer(Secret::new(token));
     response.expires_in = u64::try_from(state.config.uma.rpt_secs).ok();
     response.upgraded = upgraded;
-    // A PCT is a convenience: past the quota the RPT is still issued, without a new one.
-    let room_for_pct = !state
-        .store
-        .quota_reached(
-            Quota::Pcts,
-            &client.client_id,
-            &party_id,
-            quotas.pcts_per_party_client,
-            now,
-        )
-        .await?;
-    if carried.persist && request.pct.is_none() && room_for_pct {
+    // A PCT is a convenience: past the quota the RPT is still issued, without a new one. The
+    // quota is counted only when a PCT would be issued.
+    if carried.persist
+        && request.pct.is_none()
+        && !state
+            .store
+            .quota_reached(
+                Quota::Pcts,
+                &client.client_id,
+                &party_id,
+                quotas.pcts_per_party_client,
+                now,
+            )
+            .await?
+    {
         response.pct = Some(issue_pct(state, client, carried, party_id, now).await?);
     }
     Ok(response)

@@ -2,6 +2,7 @@
 //! owner's pending requests.
 
 use umagate_proto::Secret;
+use umagate_proto::owner::RequestedPermission;
 
 use crate::decide::Carried;
 use crate::http::State;
@@ -76,11 +77,13 @@ pub(super) async fn submit(
     party_id: String,
     now: i64,
 ) -> Result<Option<String>, ApiError> {
-    let id = secrets::new_handle().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let id: String = id.chars().take(22).collect();
-    let permissions: Vec<serde_json::Value> = asked
+    let id = secrets::new_id().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let permissions: Vec<RequestedPermission> = asked
         .iter()
-        .map(|(r, s)| serde_json::json!({"resource_id": r, "resource_scopes": s}))
+        .map(|(r, s)| RequestedPermission {
+            resource_id: r.clone(),
+            resource_scopes: s.clone(),
+        })
         .collect();
     let record = AccessRequestRecord {
         id: id.clone(),
@@ -88,7 +91,8 @@ pub(super) async fn submit(
         rs_client_id: ticket.client_id.clone(),
         client_id: client.client_id.clone(),
         subject: party_id,
-        permissions: serde_json::Value::Array(permissions).to_string(),
+        permissions: serde_json::to_string(&permissions)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
         status: status::PENDING.into(),
         granted: None,
         grant_expires_at: None,
