@@ -10,7 +10,7 @@ use umagate_proto::scope::Scopes;
 use crate::http::now;
 use crate::http::testkit::*;
 use crate::secrets;
-use crate::store::{ClientRecord, ShareRecord, TokenKind, TokenRecord, UserRecord};
+use crate::store::{BindingRecord, ClientRecord, ShareRecord, TokenKind, TokenRecord, UserRecord};
 
 pub const ALICE_SUB: &str = "u-alice";
 pub const BOB_SUB: &str = "u-bob";
@@ -181,6 +181,19 @@ impl Uma {
                 .await
                 .unwrap()
         );
+    }
+
+    /// Binds one of alice's targets (`resource`, `type` or `all`) to a policy version, or to
+    /// "ask me" with `None`.
+    pub async fn bind_for_alice(&self, kind: &str, target: &str, policy: Option<(String, i64)>) {
+        let binding = BindingRecord {
+            owner: ALICE_SUB.into(),
+            target_kind: kind.into(),
+            target: target.into(),
+            policy,
+            created_at: now(),
+        };
+        self.server.state.store.bind(&binding).await.unwrap();
     }
 
     /// The UMA grant for `ticket` with bob's ID token pushed.

@@ -7,7 +7,7 @@ use umagate_proto::{UMA_TICKET_GRANT, jws::SigningKey};
 use crate::http::now;
 use crate::http::testkit::*;
 use crate::secrets;
-use crate::store::{BindingRecord, status};
+use crate::store::status;
 
 use crate::http::umakit::*;
 
@@ -77,17 +77,7 @@ async fn a_shared_resource_yields_an_rpt_whose_permissions_introspect() {
     let ticket = uma
         .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
         .await;
-    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
-    let reply = uma
-        .grant(
-            CLIENT,
-            &[
-                ("ticket", &ticket),
-                ("claim_token", &id_token),
-                ("claim_token_format", ID_TOKEN),
-            ],
-        )
-        .await;
+    let reply = uma.grant_as_bob(&ticket).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let body = reply.json();
@@ -113,17 +103,7 @@ async fn claims_gathered_for_need_info_carry_to_the_next_ticket() {
         .await;
     let first = uma.grant(CLIENT, &[("ticket", &ticket)]).await;
     let fresh = first.json()["ticket"].as_str().unwrap().to_string();
-    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
-    let reply = uma
-        .grant(
-            CLIENT,
-            &[
-                ("ticket", &fresh),
-                ("claim_token", &id_token),
-                ("claim_token_format", ID_TOKEN),
-            ],
-        )
-        .await;
+    let reply = uma.grant_as_bob(&fresh).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -134,17 +114,7 @@ async fn u4_an_identified_party_with_no_share_or_policy_is_denied() {
     let ticket = uma
         .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
         .await;
-    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
-    let reply = uma
-        .grant(
-            CLIENT,
-            &[
-                ("ticket", &ticket),
-                ("claim_token", &id_token),
-                ("claim_token_format", ID_TOKEN),
-            ],
-        )
-        .await;
+    let reply = uma.grant_as_bob(&ticket).await;
     assert_uma_error(&reply, 403, "request_denied");
     assert_eq!(reply.json().as_object().unwrap().len(), 1, "{}", reply.body);
 }
@@ -157,17 +127,7 @@ async fn deny_overrides_permit_across_scopes() {
     let ticket = uma
         .ticket(json!({"resource_id": album, "resource_scopes": ["view", "edit"]}))
         .await;
-    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
-    let reply = uma
-        .grant(
-            CLIENT,
-            &[
-                ("ticket", &ticket),
-                ("claim_token", &id_token),
-                ("claim_token_format", ID_TOKEN),
-            ],
-        )
-        .await;
+    let reply = uma.grant_as_bob(&ticket).await;
     assert_uma_error(&reply, 403, "request_denied");
 }
 
@@ -231,30 +191,11 @@ async fn ask_me_submits_a_request_the_owner_approves_with_fewer_scopes() {
     let uma = Uma::start().await;
     let album = uma.register(ALBUM).await;
     let store = &uma.server.state.store;
-    store
-        .bind(&BindingRecord {
-            owner: ALICE_SUB.into(),
-            target_kind: "all".into(),
-            target: String::new(),
-            policy: None,
-            created_at: now(),
-        })
-        .await
-        .unwrap();
+    uma.bind_for_alice("all", "", None).await;
     let ticket = uma
         .ticket(json!({"resource_id": album, "resource_scopes": ["view", "edit"]}))
         .await;
-    let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
-    let reply = uma
-        .grant(
-            CLIENT,
-            &[
-                ("ticket", &ticket),
-                ("claim_token", &id_token),
-                ("claim_token_format", ID_TOKEN),
-            ],
-        )
-        .await;
+    let reply = uma.grant_as_bob(&ticket).await;
     assert_uma_error(&reply, 403, "request_submitted");
     assert_eq!(reply.json()["interval"], 5);
     let polled = reply.json()["ticket"].as_str().unwrap().to_string();
@@ -297,31 +238,12 @@ async fn an_approved_request_yields_the_rpt_on_the_next_poll_and_a_denied_one_re
     let uma = Uma::start().await;
     let album = uma.register(ALBUM).await;
     let store = &uma.server.state.store;
-    store
-        .bind(&BindingRecord {
-            owner: ALICE_SUB.into(),
-            target_kind: "resource".into(),
-            target: album.clone(),
-            policy: None,
-            created_at: now(),
-        })
-        .await
-        .unwrap();
+    uma.bind_for_alice("resource", &album, None).await;
     for decision in [status::APPROVED, status::DENIED] {
         let ticket = uma
             .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
             .await;
-        let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
-        let reply = uma
-            .grant(
-                CLIENT,
-                &[
-                    ("ticket", &ticket),
-                    ("claim_token", &id_token),
-                    ("claim_token_format", ID_TOKEN),
-                ],
-            )
-            .await;
+        let reply = uma.grant_as_bob(&ticket).await;
         assert_uma_error(&reply, 403, "request_submitted");
         let polled = reply.json()["ticket"].as_str().unwrap().to_string();
         let pending = store
@@ -502,30 +424,12 @@ async fn a_bound_wasm_policy_decides_and_its_failure_denies() {
         let crate::store::PolicyInsert::Stored { policy_id, version } = stored else {
             panic!("{stored:?}")
         };
-        store
-            .bind(&BindingRecord {
-                owner: ALICE_SUB.into(),
-                target_kind: "type".into(),
-                target: "album".into(),
-                policy: Some((policy_id.clone(), version)),
-                created_at: now(),
-            })
-            .await
-            .unwrap();
+        uma.bind_for_alice("type", "album", Some((policy_id.clone(), version)))
+            .await;
         let ticket = uma
             .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
             .await;
-        let id_token = uma.id_token(BOB_SUB, CLIENT, 300);
-        let reply = uma
-            .grant(
-                CLIENT,
-                &[
-                    ("ticket", &ticket),
-                    ("claim_token", &id_token),
-                    ("claim_token_format", ID_TOKEN),
-                ],
-            )
-            .await;
+        let reply = uma.grant_as_bob(&ticket).await;
         assert_eq!(reply.status, expected, "{fixture}: {}", reply.body);
         let log = store.decisions(ALICE_SUB, Some(&album), 10).await.unwrap();
         let line = log
@@ -548,16 +452,7 @@ async fn a_pending_request_is_polled_only_by_its_own_party() {
     uma.server.add_user("carol").await;
     let album = uma.register(ALBUM).await;
     let store = &uma.server.state.store;
-    store
-        .bind(&BindingRecord {
-            owner: ALICE_SUB.into(),
-            target_kind: "all".into(),
-            target: String::new(),
-            policy: None,
-            created_at: now(),
-        })
-        .await
-        .unwrap();
+    uma.bind_for_alice("all", "", None).await;
     let ticket = uma
         .ticket(json!({"resource_id": album, "resource_scopes": ["view"]}))
         .await;
